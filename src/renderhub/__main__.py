@@ -1,0 +1,3 @@
+from renderhub.cli.main import main
+
+main()

@@ -1,0 +1,93 @@
+"""Which model URLs a session may ask for, checked the same way at the API edge and in the host.
+
+By default only files under `<data-dir>/models/` may be loaded. Anything else (another file
+path, an http(s) URL) only when its URL starts with a prefix the operator allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+from renderhub.errors import BadRequest
+
+MODEL_SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl")
+MAX_URL_LENGTH = 2048
+MAX_MODELS_PER_SESSION = 16
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSource:
+    """A model URL that passed the policy: either a local path or an http(s) URL."""
+
+    url: str
+    path: Path | None = None
+
+    @property
+    def is_local(self) -> bool:
+        return self.path is not None
+
+    @property
+    def suffix(self) -> str:
+        name = self.path.name if self.path else PurePosixPath(urlsplit(self.url).path).name
+        return PurePosixPath(name.lower()).suffix
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPolicy:
+    models_dir: Path
+    allowed_prefixes: tuple[str, ...] = ()
+
+    def check_all(self, urls: object) -> list[ModelSource]:
+        if urls is None:
+            return []
+        if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+            raise BadRequest("'models' must be a list of model URLs (strings).")
+        if len(urls) > MAX_MODELS_PER_SESSION:
+            raise BadRequest(f"A session loads at most {MAX_MODELS_PER_SESSION} models.")
+        return [self.check(url) for url in urls]
+
+    def check(self, url: str) -> ModelSource:
+        if not url or len(url) > MAX_URL_LENGTH:
+            raise BadRequest(f"A model URL must be 1 to {MAX_URL_LENGTH} characters long.")
+        source = self._resolve(url)
+        if source.suffix not in MODEL_SUFFIXES:
+            raise BadRequest(
+                f"Model {url!r} has an unsupported type; supported: {', '.join(MODEL_SUFFIXES)}."
+            )
+        return source
+
+    def _resolve(self, url: str) -> ModelSource:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme in ("http", "https"):
+            if not parts.hostname:
+                raise BadRequest(f"Model URL {url!r} has no host.")
+            if not self._allowed_by_prefix(url):
+                raise BadRequest(
+                    f"Model URL {url!r} is not allowed: the operator allows only files under "
+                    f"{self.models_dir} and URLs starting with an allowed prefix "
+                    "(renderhub serve --allow-models PREFIX)."
+                )
+            return ModelSource(url=url)
+        if scheme == "file":
+            if parts.netloc not in ("", "localhost"):
+                raise BadRequest(f"Model URL {url!r} names a remote file host.")
+            return self._local(url, Path(unquote(parts.path)))
+        if scheme == "":
+            return self._local(url, self.models_dir / unquote(url))
+        raise BadRequest(f"Model URL {url!r} has an unsupported scheme; use file, http or https.")
+
+    def _local(self, url: str, path: Path) -> ModelSource:
+        resolved = path.resolve()
+        inside = resolved.is_relative_to(self.models_dir.resolve())
+        if not inside and not self._allowed_by_prefix(resolved.as_uri()):
+            raise BadRequest(
+                f"Model {url!r} is outside {self.models_dir}; the operator must allow it with "
+                "renderhub serve --allow-models PREFIX."
+            )
+        return ModelSource(url=url, path=resolved)
+
+    def _allowed_by_prefix(self, url: str) -> bool:
+        return any(url.startswith(prefix) for prefix in self.allowed_prefixes)

@@ -1,0 +1,81 @@
+"""Typed settings, read once at start from flags and `RENDERHUB_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from renderhub.model_sources import ModelPolicy
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "renderhub"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RENDERHUB_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="Store, keys, logs.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: a SQLite file in the data directory."
+    )
+    host: str = Field("127.0.0.1", description="Address the API listens on.")
+    port: int = Field(8080, ge=0, le=65535, description="Port the API listens on.")
+    public_url: str | None = Field(
+        None, description="Base URL clients reach the API at (Location headers, @nextLink)."
+    )
+    backend: str = Field("local", description="Where render hosts run (entry-point name).")
+    capacity_standard: int = Field(4, ge=0, description="Concurrent Standard sessions.")
+    capacity_premium: int = Field(1, ge=0, description="Concurrent Premium sessions.")
+    start_timeout_seconds: float = Field(300.0, gt=0, description="Starting longer -> Error.")
+    host_grace_seconds: float = Field(60.0, ge=0, description="Host deadline past the lease.")
+    health_interval_seconds: float = Field(5.0, gt=0, description="Liveness check of hosts.")
+    stop_timeout_seconds: float = Field(10.0, gt=0, description="Graceful stop before a kill.")
+    retention_days: float = Field(30.0, ge=0, description="Ended sessions stay readable.")
+    max_lease_minutes: int = Field(1440, ge=1, description="Longest lease a session may have.")
+    page_size: int = Field(100, ge=1, le=1000, description="Sessions per list page.")
+    allow_models: list[str] = Field(
+        default_factory=list, description="URL prefixes models may be loaded from."
+    )
+    max_model_bytes: int = Field(1 << 30, gt=0, description="Largest model download.")
+    model_fetch_timeout_seconds: float = Field(120.0, gt=0, description="Per model download.")
+    host_address: str | None = Field(
+        None, description="Address hosts listen on and clients reach them at; default: --host."
+    )
+    workers: int = Field(1, ge=1, le=64, description="API worker processes.")
+    log_level: str = Field("info", description="debug, info, warning or error.")
+
+    @property
+    def database(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'renderhub.db'}"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def hosts_dir(self) -> Path:
+        return self.data_dir / "hosts"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.data_dir / "keys" / "token-signing.pem"
+
+    @property
+    def model_policy(self) -> ModelPolicy:
+        return ModelPolicy(self.models_dir, tuple(self.allow_models))
+
+    def capacity_for(self, size: str) -> int:
+        return self.capacity_premium if size == "Premium" else self.capacity_standard
+
+    @property
+    def advertised_host_address(self) -> str:
+        if self.host_address:
+            return self.host_address
+        return "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
