@@ -39,14 +39,19 @@ class ModelPolicy:
     models_dir: Path
     allowed_prefixes: tuple[str, ...] = ()
 
-    def check_all(self, urls: object) -> list[ModelSource]:
+    def check_all(self, urls: object, *, require_local_files: bool = False) -> list[ModelSource]:
+        """Check a request's model list; optionally also that local files exist."""
         if urls is None:
             return []
         if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
             raise BadRequest("'models' must be a list of model URLs (strings).")
         if len(urls) > MAX_MODELS_PER_SESSION:
             raise BadRequest(f"A session loads at most {MAX_MODELS_PER_SESSION} models.")
-        return [self.check(url) for url in urls]
+        sources = [self.check(url) for url in urls]
+        for source in sources:
+            if require_local_files and source.path is not None and not source.path.is_file():
+                raise BadRequest(f"Model {source.url!r} does not exist.", target="models")
+        return sources
 
     def check(self, url: str) -> ModelSource:
         if not url or len(url) > MAX_URL_LENGTH:

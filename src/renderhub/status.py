@@ -56,6 +56,4 @@ def sources_of(target: SessionStatus) -> frozenset[SessionStatus]:
 def check_transition(current: SessionStatus, target: SessionStatus) -> None:
     """Raise InvalidTransition unless the table allows current -> target."""
     if target not in TRANSITIONS[current]:
-        raise InvalidTransition(
-            f"A session that is {current.value} cannot become {target.value}."
-        )
+        raise InvalidTransition(f"A session that is {current.value} cannot become {target.value}.")

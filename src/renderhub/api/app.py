@@ -1,0 +1,88 @@
+"""The control plane's ASGI application: the routes of every API, and the life of the
+service behind them (store, backend, scheduler), started and stopped with the app."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from renderhub import __version__
+from renderhub.api import sessions_2021, sessions_v1, sts
+from renderhub.api.context import ApiContext
+from renderhub.api.errors import handle_http_exception, handle_renderhub_error
+from renderhub.api.middleware import CorrelationMiddleware
+from renderhub.backends.base import Backend, load_backend
+from renderhub.clock import Clock, SystemClock
+from renderhub.errors import RenderHubError
+from renderhub.sessions.scheduler import Scheduler
+from renderhub.sessions.service import SessionService
+from renderhub.sessions.tasks import TaskOwner
+from renderhub.settings import Settings
+from renderhub.store.accounts import AccountStore
+from renderhub.store.database import migrate, open_engine
+from renderhub.store.sessions import SessionStore
+from renderhub.tokens import TokenIssuer, TokenVerifier, load_or_create_signing_key
+
+
+async def healthz(_request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok", "version": __version__})
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    backend: Backend | None = None,
+    run_scheduler: bool = True,
+) -> Starlette:
+    """Build the app. Tests pass a manual clock and may drive the scheduler themselves."""
+    clock = clock or SystemClock()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = open_engine(settings.database)
+        await migrate(engine)
+        signing_key = load_or_create_signing_key(settings.signing_key_path)
+        chosen_backend = backend or load_backend(settings)
+        tasks = TaskOwner()
+        service = SessionService(SessionStore(engine), chosen_backend, settings, clock, tasks)
+        scheduler = Scheduler(service)
+        service.wake_scheduler = scheduler.wake
+        app.state.context = ApiContext(
+            settings=settings,
+            service=service,
+            accounts=AccountStore(engine),
+            issuer=TokenIssuer(signing_key, clock),
+            verifier=TokenVerifier(signing_key.public_key(), clock),
+        )
+        app.state.scheduler = scheduler
+        if run_scheduler:
+            tasks.spawn(scheduler.run(), key="scheduler")
+        try:
+            yield
+        finally:
+            await tasks.aclose()
+            await chosen_backend.aclose()
+            await engine.dispose()
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            *sts.routes,
+            *sessions_v1.routes,
+            *sessions_2021.routes,
+        ],
+        middleware=[Middleware(CorrelationMiddleware)],
+        exception_handlers={
+            RenderHubError: handle_renderhub_error,
+            HTTPException: handle_http_exception,
+        },
+        lifespan=lifespan,
+    )

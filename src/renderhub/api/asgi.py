@@ -1,0 +1,15 @@
+"""The entry point uvicorn imports in each worker: settings come from RENDERHUB_* variables."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+
+from renderhub.api.app import create_app
+from renderhub.logs import configure_logging
+from renderhub.settings import Settings
+
+
+def app_from_environment() -> Starlette:
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

@@ -1,0 +1,92 @@
+"""What every route needs: the service, the token tools, and the edge checks (auth, bodies)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import json5
+from starlette.requests import Request
+
+from renderhub.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized
+from renderhub.sessions.service import SessionService
+from renderhub.settings import Settings
+from renderhub.store.accounts import AccountStore
+from renderhub.tokens import TokenIssuer, TokenVerifier
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+@dataclass(slots=True)
+class ApiContext:
+    settings: Settings
+    service: SessionService
+    accounts: AccountStore
+    issuer: TokenIssuer
+    verifier: TokenVerifier
+
+
+def context_of(request: Request) -> ApiContext:
+    context: ApiContext = request.app.state.context
+    return context
+
+
+def bearer_credential(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, credential = header.partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        raise Unauthorized("An 'Authorization: Bearer <token>' header is required.")
+    return credential.strip()
+
+
+def authorize(request: Request, account_id: str) -> str:
+    """Check the access token and that it belongs to the account in the path."""
+    claims = context_of(request).verifier.verify(bearer_credential(request))
+    if claims.account_id.lower() != account_id.lower():
+        raise Forbidden("The access token does not grant access to this account.")
+    return claims.account_id
+
+
+async def read_json(request: Request, *, lenient: bool = False) -> dict[str, Any]:
+    """The request's JSON object, at most MAX_BODY_BYTES. `lenient` also takes the v1
+    documentation's single-quoted bodies."""
+    raw = await _read_limited(request)
+    if not raw.strip():
+        raise BadRequest("The request needs a JSON body.")
+    try:
+        text = raw.decode("utf-8")
+        body = json5.loads(text) if lenient else json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BadRequest(f"The body is not valid JSON: {_first_line(exc)}") from exc
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object.")
+    return body
+
+
+async def _read_limited(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise BadRequest("The Content-Length header is not a number.")
+        if int(declared) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES} bytes.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
+def base_url(request: Request) -> str:
+    configured = context_of(request).settings.public_url
+    if configured:
+        return configured.rstrip("/")
+    return str(request.base_url).rstrip("/")

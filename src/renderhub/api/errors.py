@@ -1,0 +1,70 @@
+"""The one error body both APIs write, and the handlers that produce it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from renderhub.errors import RenderHubError
+
+_CODES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    422: "UnprocessableEntity",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+}
+
+
+def error_body(code: str, message: str, target: str | None = None) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "details": [],
+            "target": target,
+            "innerError": None,
+        }
+    }
+
+
+def error_response(exc: RenderHubError) -> JSONResponse:
+    return JSONResponse(
+        error_body(exc.code, exc.message, exc.target),
+        status_code=exc.status_code,
+        headers=exc.headers(),
+    )
+
+
+async def handle_renderhub_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RenderHubError)
+    return error_response(exc)
+
+
+async def handle_http_exception(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    messages = {
+        404: "There is no such resource.",
+        405: "This resource does not support that method.",
+    }
+    message = messages.get(exc.status_code, str(exc.detail))
+    return JSONResponse(
+        error_body(_CODES.get(exc.status_code, "BadRequest"), message),
+        status_code=exc.status_code,
+        headers=dict(exc.headers or {}),
+    )
+
+
+INTERNAL_ERROR = error_body(
+    "InternalServerError",
+    "An internal server error occurred; quote the MS-CV header when reporting it.",
+)

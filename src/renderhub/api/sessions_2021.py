@@ -1,0 +1,157 @@
+"""The 2021-01-01 session API (Azure's SDKs and the current scripts)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from renderhub.api.context import authorize, base_url, context_of, read_json
+from renderhub.api.presenters import session_2021
+from renderhub.errors import BadRequest, UnprocessableEntity
+from renderhub.sessions.requests import CreateSession, check_session_id
+from renderhub.sizes import SessionSize
+
+API_VERSIONS = frozenset({"2021-01-01", "2021-01-01-preview"})
+_PREFIX = "/accounts/{account_id}/sessions"
+
+
+def _check_api_version(request: Request) -> str:
+    version = request.query_params.get("api-version")
+    if version not in API_VERSIONS:
+        shown = "missing" if version is None else repr(version)
+        raise BadRequest(
+            f"The api-version is {shown}; use one of: {', '.join(sorted(API_VERSIONS))}.",
+            target="api-version",
+        )
+    return version
+
+
+def _whole_minutes(body: dict[str, Any], field: str) -> int:
+    if field not in body:
+        raise BadRequest(f"'{field}' is required.", target=field)
+    value = body[field]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(f"'{field}' must be a whole number of minutes.", target=field)
+    return value
+
+
+def _begin(request: Request) -> tuple[str, str]:
+    _check_api_version(request)
+    account_id = authorize(request, request.path_params["account_id"])
+    return account_id, check_session_id(request.path_params["session_id"])
+
+
+async def create(request: Request) -> Response:
+    account_id, session_id = _begin(request)
+    context = context_of(request)
+    body = await read_json(request)
+    minutes = _whole_minutes(body, "maxLeaseTimeMinutes")
+    max_minutes = context.settings.max_lease_minutes
+    if not 0 <= minutes <= max_minutes:
+        raise BadRequest(
+            f"'maxLeaseTimeMinutes' must be between 0 and {max_minutes}.",
+            target="maxLeaseTimeMinutes",
+        )
+    if "size" not in body:
+        raise BadRequest("'size' is required: 'Standard' or 'Premium'.", target="size")
+    session = CreateSession(
+        session_id=session_id,
+        size=SessionSize.parse(body["size"]),
+        lease_seconds=minutes * 60,
+        models=[
+            s.url
+            for s in context.settings.model_policy.check_all(
+                body.get("models"), require_local_files=True
+            )
+        ],
+    )
+    record, created = await context.service.create(account_id, session, idempotent=True)
+    return JSONResponse(
+        session_2021(record, context.service.now()), status_code=201 if created else 200
+    )
+
+
+async def get_session(request: Request) -> Response:
+    account_id, session_id = _begin(request)
+    service = context_of(request).service
+    record = await service.get(account_id, session_id)
+    return JSONResponse(session_2021(record, service.now()))
+
+
+async def update(request: Request) -> Response:
+    account_id, session_id = _begin(request)
+    context = context_of(request)
+    body = await read_json(request)
+    minutes = _whole_minutes(body, "maxLeaseTimeMinutes")
+    max_minutes = context.settings.max_lease_minutes
+    if not 0 < minutes <= max_minutes:
+        raise UnprocessableEntity(
+            f"'maxLeaseTimeMinutes' must be longer than the current lease and at most "
+            f"{max_minutes}.",
+            target="maxLeaseTimeMinutes",
+        )
+    record = await context.service.extend(
+        account_id,
+        session_id,
+        minutes * 60,
+        not_longer=UnprocessableEntity,
+        field="maxLeaseTimeMinutes",
+    )
+    return JSONResponse(session_2021(record, context.service.now()))
+
+
+async def stop(request: Request) -> Response:
+    account_id, session_id = _begin(request)
+    await context_of(request).service.stop(account_id, session_id)
+    return Response(status_code=204)
+
+
+async def list_sessions(request: Request) -> Response:
+    version = _check_api_version(request)
+    account_id = authorize(request, request.path_params["account_id"])
+    context = context_of(request)
+    after = _decode_skip_token(request.query_params.get("skipToken"))
+    page_size = context.settings.page_size
+    records = await context.service.store.list_active(account_id, page_size + 1, after)
+    now = context.service.now()
+    body: dict[str, Any] = {"sessions": [session_2021(r, now) for r in records[:page_size]]}
+    if len(records) > page_size:
+        last = records[page_size - 1]
+        token = _encode_skip_token(last.created_at, last.id)
+        body["@nextLink"] = (
+            f"{base_url(request)}/accounts/{quote(account_id)}/sessions"
+            f"?api-version={version}&skipToken={token}"
+        )
+    return JSONResponse(body)
+
+
+def _encode_skip_token(created_at: float, session_id: str) -> str:
+    raw = json.dumps([created_at, session_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_skip_token(token: str | None) -> tuple[float, str] | None:
+    if token is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        created_at, session_id = json.loads(raw)
+        return float(created_at), str(session_id)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise BadRequest("The skipToken is not one this service issued.") from exc
+
+
+routes = [
+    Route(_PREFIX, list_sessions, methods=["GET"]),
+    Route(f"{_PREFIX}/{{session_id}}/:stop", stop, methods=["POST"]),
+    Route(f"{_PREFIX}/{{session_id}}", create, methods=["PUT"]),
+    Route(f"{_PREFIX}/{{session_id}}", get_session, methods=["GET"]),
+    Route(f"{_PREFIX}/{{session_id}}", update, methods=["PATCH"]),
+]

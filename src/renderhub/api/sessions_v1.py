@@ -1,0 +1,92 @@
+"""The v1 session API (the original REST API and its PowerShell scripts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from renderhub.api.context import authorize, base_url, context_of, read_json
+from renderhub.api.presenters import properties_v1
+from renderhub.errors import BadRequest
+from renderhub.sessions.requests import CreateSession, check_lease_seconds, check_session_id
+from renderhub.sessions.service import new_session_id
+from renderhub.sizes import SessionSize
+from renderhub.timespan import parse_timespan
+
+_PREFIX = "/v1/accounts/{account_id}/sessions"
+
+
+def _lease_seconds(body: dict[str, Any], max_minutes: int) -> int:
+    if "maxLeaseTime" not in body:
+        raise BadRequest("'maxLeaseTime' is required, e.g. '4:0:0'.", target="maxLeaseTime")
+    seconds = int(parse_timespan(body["maxLeaseTime"]).total_seconds())
+    return check_lease_seconds(seconds, max_minutes, field="maxLeaseTime")
+
+
+async def create(request: Request) -> Response:
+    account_id = authorize(request, request.path_params["account_id"])
+    context = context_of(request)
+    body = await read_json(request, lenient=True)
+    if "size" not in body:
+        raise BadRequest("'size' is required: 'standard' or 'premium'.", target="size")
+    session = CreateSession(
+        session_id=new_session_id(),
+        size=SessionSize.parse(body["size"]),
+        lease_seconds=_lease_seconds(body, context.settings.max_lease_minutes),
+        models=[
+            s.url
+            for s in context.settings.model_policy.check_all(
+                body.get("models"), require_local_files=True
+            )
+        ],
+    )
+    record, _ = await context.service.create(account_id, session, idempotent=False)
+    location = f"{base_url(request)}/v1/accounts/{account_id}/sessions/{record.id}"
+    return JSONResponse({"sessionId": record.id}, status_code=202, headers={"Location": location})
+
+
+async def extend(request: Request) -> Response:
+    account_id = authorize(request, request.path_params["account_id"])
+    session_id = check_session_id(request.path_params["session_id"])
+    context = context_of(request)
+    body = await read_json(request, lenient=True)
+    lease = _lease_seconds(body, context.settings.max_lease_minutes)
+    await context.service.extend(
+        account_id, session_id, lease, not_longer=BadRequest, field="maxLeaseTime"
+    )
+    return Response(status_code=200)
+
+
+async def list_sessions(request: Request) -> Response:
+    account_id = authorize(request, request.path_params["account_id"])
+    service = context_of(request).service
+    records = await service.store.list_active(account_id)
+    now = service.now()
+    return JSONResponse({"sessions": [properties_v1(record, now) for record in records]})
+
+
+async def properties(request: Request) -> Response:
+    account_id = authorize(request, request.path_params["account_id"])
+    session_id = check_session_id(request.path_params["session_id"])
+    service = context_of(request).service
+    record = await service.get(account_id, session_id)
+    return JSONResponse(properties_v1(record, service.now()))
+
+
+async def stop(request: Request) -> Response:
+    account_id = authorize(request, request.path_params["account_id"])
+    session_id = check_session_id(request.path_params["session_id"])
+    await context_of(request).service.stop(account_id, session_id)
+    return Response(status_code=204)
+
+
+routes = [
+    Route(f"{_PREFIX}/create", create, methods=["POST"]),
+    Route(_PREFIX, list_sessions, methods=["GET"]),
+    Route(f"{_PREFIX}/{{session_id}}/properties", properties, methods=["GET"]),
+    Route(f"{_PREFIX}/{{session_id}}", extend, methods=["PATCH"]),
+    Route(f"{_PREFIX}/{{session_id}}", stop, methods=["DELETE"]),
+]

@@ -1,0 +1,94 @@
+"""The backend contract: where render hosts run.
+
+A backend starts one host per session and returns an opaque, JSON-serialisable state that the
+store keeps on the session row; every later call gets that state back, so any control-plane
+replica can poll, re-deadline or stop a host after a restart. Backends are found by name in
+the `renderhub.backends` entry-point group, so a third party can add one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib.metadata import entry_points
+from typing import Any, Protocol
+
+from renderhub.errors import ConfigurationError
+from renderhub.settings import Settings
+from renderhub.sizes import SessionSize
+
+ENTRY_POINT_GROUP = "renderhub.backends"
+BackendState = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class HostSpec:
+    """What a host needs to know to serve one session."""
+
+    account_id: str
+    session_id: str
+    size: SessionSize
+    models: list[str]
+    deadline: float
+    polygon_limit: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StartedHost:
+    state: BackendState
+    hostname: str
+    handshake_port: int
+    inspector_port: int
+    teraflops: float | None = None
+
+
+class HostPhase(StrEnum):
+    LOADING = "loading"
+    READY = "ready"
+    FAILED = "failed"
+    GONE = "gone"
+
+
+@dataclass(frozen=True, slots=True)
+class HostHealth:
+    phase: HostPhase
+    message: str | None = None
+    polygons: int | None = None
+
+
+class Backend(Protocol):
+    """Every method is async and time-limited; none may hang the control plane."""
+
+    name: str
+
+    async def start(self, spec: HostSpec) -> StartedHost:
+        """Start a host for the session; return as soon as it is launched (not loaded)."""
+        ...
+
+    async def poll(self, state: BackendState) -> HostHealth:
+        """How the host is doing: still loading, ready, failed (with why), or gone."""
+        ...
+
+    async def set_deadline(self, state: BackendState, deadline: float) -> None:
+        """Move the host's own hard deadline (epoch seconds); best effort."""
+        ...
+
+    async def stop(self, state: BackendState) -> None:
+        """Stop the host: gracefully, then forcefully. Safe to call on a host already gone."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the backend's own resources; hosts keep running."""
+        ...
+
+
+def load_backend(settings: Settings) -> Backend:
+    """Instantiate the backend named in the settings from its entry point."""
+    found = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    entry = found.get(settings.backend)
+    if entry is None:
+        known = ", ".join(sorted(found)) or "none"
+        raise ConfigurationError(f"Unknown backend {settings.backend!r}; installed: {known}.")
+    factory = entry.load()
+    backend: Backend = factory(settings)
+    return backend

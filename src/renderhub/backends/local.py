@@ -1,0 +1,235 @@
+"""The local backend: one `renderhub host` process per session on this machine.
+
+Hosts are started in their own process session, so they outlive a control-plane restart;
+their listening sockets are bound here (in 49152-65534) and inherited, so no other process
+can take the port between choosing it and serving on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import random
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import psutil
+
+from renderhub.backends.base import BackendState, HostHealth, HostPhase, HostSpec, StartedHost
+from renderhub.errors import BackendError
+from renderhub.settings import Settings
+from renderhub.tokens import public_key_path
+
+log = logging.getLogger(__name__)
+
+PORT_RANGE = (49152, 65534)
+_PORT_TRIES = 64
+_CONTROL_TOKEN_ENV = "RENDERHUB_HOST_CONTROL_TOKEN"
+
+
+class LocalBackend:
+    name = "local"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(2.0), trust_env=False)
+
+    async def start(self, spec: HostSpec) -> StartedHost:
+        address = self._settings.advertised_host_address
+        handshake, inspector = _bind_port(address), _bind_port(address)
+        ports = handshake.getsockname()[1], inspector.getsockname()[1]
+        try:
+            token = secrets.token_urlsafe(32)
+            log_path = self._log_path(spec)
+            process = self._spawn(spec, [handshake, inspector], token, log_path)
+        finally:
+            handshake.close()
+            inspector.close()
+        self._children[process.pid] = process
+        state: BackendState = {
+            "pid": process.pid,
+            "createTime": _create_time(process.pid),
+            "address": address,
+            "port": ports[0],
+            "inspectorPort": ports[1],
+            "controlToken": token,
+            "log": str(log_path),
+        }
+        return StartedHost(
+            state=state,
+            hostname=address,
+            handshake_port=state["port"],
+            inspector_port=state["inspectorPort"],
+        )
+
+    def _spawn(
+        self, spec: HostSpec, listeners: list[socket.socket], token: str, log_path: Path
+    ) -> subprocess.Popen[bytes]:
+        command = [*self._host_command(spec)]
+        for listener in listeners:
+            command += ["--listen-fd", str(listener.fileno())]
+        environment = {**os.environ, _CONTROL_TOKEN_ENV: token}
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "ab") as log_file:
+            try:
+                return subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    pass_fds=[listener.fileno() for listener in listeners],
+                    start_new_session=True,
+                    env=environment,
+                )
+            except OSError as exc:
+                raise BackendError(f"Could not start a render host: {exc.strerror}.") from exc
+
+    def _host_command(self, spec: HostSpec) -> list[str]:
+        settings = self._settings
+        command = [
+            sys.executable, "-m", "renderhub", "host",
+            "--session-id", spec.session_id,
+            "--size", spec.size.value,
+            "--deadline", f"{spec.deadline:.3f}",
+            "--models-dir", str(settings.models_dir),
+            "--polygon-limit", str(spec.polygon_limit or 0),
+            "--max-model-bytes", str(settings.max_model_bytes),
+            "--fetch-timeout", str(settings.model_fetch_timeout_seconds),
+        ]  # fmt: skip
+        public_key = public_key_path(settings.signing_key_path)
+        if public_key.exists():
+            command += ["--public-key", str(public_key)]
+        for prefix in settings.allow_models:
+            command += ["--allow-models", prefix]
+        for model in spec.models:
+            command += ["--model", model]
+        return command
+
+    def _log_path(self, spec: HostSpec) -> Path:
+        digest = hashlib.sha256(f"{spec.account_id}/{spec.session_id}".encode()).hexdigest()
+        return self._settings.hosts_dir / f"{spec.session_id[:64]}-{digest[:12]}.log"
+
+    async def poll(self, state: BackendState) -> HostHealth:
+        exit_status = self._exit_status(state)
+        if exit_status is not None:
+            return HostHealth(
+                HostPhase.GONE, f"The render host stopped unexpectedly ({exit_status})."
+            )
+        try:
+            response = await self._http.get(_url(state, "/health"))
+        except httpx.HTTPError:
+            return HostHealth(HostPhase.LOADING)
+        body = _json_or_empty(response)
+        if response.status_code == 200 and body.get("status") == "ready":
+            return HostHealth(HostPhase.READY, body.get("message"), body.get("polygons"))
+        if body.get("status") == "error":
+            message = body.get("message") or "The render host failed to load the models."
+            return HostHealth(HostPhase.FAILED, message)
+        return HostHealth(HostPhase.LOADING)
+
+    async def set_deadline(self, state: BackendState, deadline: float) -> None:
+        try:
+            response = await self._http.post(
+                _url(state, "/control/deadline"),
+                json={"deadline": deadline},
+                headers={"Authorization": f"Bearer {state['controlToken']}"},
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            log.warning("could not move the deadline of host pid %s: %s", state.get("pid"), exc)
+
+    async def stop(self, state: BackendState) -> None:
+        pid = int(state["pid"])
+        if self._exit_status(state) is not None:
+            self._children.pop(pid, None)
+            return
+        for sig, wait in (
+            (signal.SIGTERM, self._settings.stop_timeout_seconds),
+            (signal.SIGKILL, 5.0),
+        ):
+            _signal_group(pid, sig)
+            if await self._wait_gone(state, wait):
+                self._children.pop(pid, None)
+                return
+        raise BackendError(f"The render host (pid {pid}) did not exit after SIGKILL.")
+
+    async def _wait_gone(self, state: BackendState, within: float) -> bool:
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + within
+        while loop.time() < give_up:
+            if self._exit_status(state) is not None:
+                return True
+            await asyncio.sleep(0.02)
+        return self._exit_status(state) is not None
+
+    def _exit_status(self, state: BackendState) -> str | None:
+        """None while the host runs; otherwise how it ended, in words."""
+        pid = int(state["pid"])
+        child = self._children.get(pid)
+        if child is not None:
+            code = child.poll()
+            if code is None:
+                return None
+            return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+        try:
+            process = psutil.Process(pid)
+            same = abs(process.create_time() - float(state["createTime"])) < 1.0
+            if same and process.status() != psutil.STATUS_ZOMBIE:
+                return None
+        except psutil.Error:
+            pass
+        return "process gone"
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def _bind_port(address: str) -> socket.socket:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    for port in random.sample(range(PORT_RANGE[0], PORT_RANGE[1] + 1), _PORT_TRIES):
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind((address, port))
+        except OSError:
+            listener.close()
+            continue
+        listener.listen(128)
+        listener.set_inheritable(True)
+        return listener
+    raise BackendError(f"No free port in {PORT_RANGE[0]}-{PORT_RANGE[1]} on {address}.")
+
+
+def _create_time(pid: int) -> float:
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return 0.0
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def _url(state: BackendState, path: str) -> str:
+    address = state["address"]
+    host = f"[{address}]" if ":" in address else address
+    return f"http://{host}:{state['port']}{path}"
+
+
+def _json_or_empty(response: httpx.Response) -> dict[str, object]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

@@ -1,0 +1,131 @@
+"""`renderhub serve`: run the control plane, ready to use on its embedded defaults."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+import uvicorn
+
+from renderhub.cli.accounts import account_store
+from renderhub.cli.common import data_dir_option, load_settings
+from renderhub.errors import RenderHubError
+from renderhub.settings import Settings
+from renderhub.store.accounts import NewAccount
+from renderhub.tls import self_signed_certificate
+from renderhub.tokens import load_or_create_signing_key
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on [default: 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port to listen on [default: 8080].")
+@data_dir_option
+@click.option("--tls-self-signed", is_flag=True, help="Serve HTTPS with a development certificate.")
+@click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--allow-models",
+    multiple=True,
+    metavar="PREFIX",
+    help="Also allow model URLs starting with PREFIX (repeatable).",
+)
+@click.option("--workers", type=int, default=None, help="API worker processes [default: 1].")
+def serve(
+    host: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    tls_self_signed: bool,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    allow_models: tuple[str, ...],
+    workers: int | None,
+) -> None:
+    """Run the RenderHub service (STS, both session APIs, render hosts)."""
+    if tls_self_signed and (tls_cert or tls_key):
+        raise click.UsageError("Use either --tls-self-signed or --tls-cert/--tls-key, not both.")
+    if bool(tls_cert) != bool(tls_key):
+        raise click.UsageError("--tls-cert and --tls-key go together.")
+    settings = load_settings(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        allow_models=list(allow_models) or None,
+        workers=workers,
+    )
+    first_account = _prepare(settings)
+    if tls_self_signed:
+        tls_cert, tls_key = self_signed_certificate(settings.data_dir / "tls", [settings.host])
+    scheme = "https" if tls_cert else "http"
+    _print_banner(settings, scheme, first_account, tls_cert if tls_self_signed else None)
+    _export(settings)
+    uvicorn.run(
+        "renderhub.api.asgi:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        ssl_certfile=str(tls_cert) if tls_cert else None,
+        ssl_keyfile=str(tls_key) if tls_key else None,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+    )
+
+
+def _prepare(settings: Settings) -> NewAccount | None:
+    """Create the data directory, the store, the signing key and the sample models; create a
+    first account when there is none, and return it (its keys exist only now)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    load_or_create_signing_key(settings.signing_key_path)
+    _install_samples(settings.models_dir)
+
+    async def first_account() -> NewAccount | None:
+        async with account_store(settings.data_dir) as store:
+            if await store.count() > 0:
+                return None
+            return await store.create(datetime.now(UTC).timestamp(), "first account")
+
+    try:
+        return asyncio.run(first_account())
+    except RenderHubError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+def _install_samples(models_dir: Path) -> None:
+    from renderhub.samples import install_samples
+
+    install_samples(models_dir)
+
+
+def _print_banner(
+    settings: Settings, scheme: str, account: NewAccount | None, dev_cert: Path | None
+) -> None:
+    shown_host = "localhost" if settings.host in ("0.0.0.0", "::") else settings.host
+    url = f"{scheme}://{shown_host}:{settings.port}"
+    click.echo(f"RenderHub on {url}   (data: {settings.data_dir})")
+    if account is not None:
+        click.echo("A first account was created. Its keys are shown only now:")
+        click.echo(f"  account id:    {account.id}")
+        click.echo(f"  primary key:   {account.primary_key}")
+        click.echo(f"  secondary key: {account.secondary_key}")
+        click.echo("Get a token:")
+        click.echo(
+            f"  curl -H 'Authorization: Bearer {account.id}:{account.primary_key}' "
+            f"{url}/accounts/{account.id}/token"
+        )
+    if dev_cert is not None:
+        click.echo(f"Development certificate: {dev_cert}  (clients: REQUESTS_CA_BUNDLE={dev_cert})")
+    click.echo(f'Sample models: {settings.models_dir / "samples"}  (e.g. "samples/cube.glb")')
+
+
+def _export(settings: Settings) -> None:
+    """Hand the settings to uvicorn's workers through the environment."""
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        text = json.dumps(value) if isinstance(value, list) else str(value)
+        os.environ[f"RENDERHUB_{name.upper()}"] = text

@@ -1,0 +1,174 @@
+"""`renderhub host`: the render host process, one per session, started by a backend.
+
+This module is imported on every start, so it stays light: the web server and the mesh
+libraries are imported only once the command line has been checked.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from pathlib import Path
+
+import click
+
+from renderhub.host.config import (
+    DEFAULT_FETCH_TIMEOUT_SECONDS,
+    DEFAULT_MAX_MODEL_BYTES,
+    FetchLimits,
+    HostConfig,
+)
+from renderhub.host.listeners import bind_listener, inherited_listener
+from renderhub.model_sources import ModelPolicy
+from renderhub.sizes import SessionSize
+
+CONTROL_TOKEN_ENV = "RENDERHUB_HOST_CONTROL_TOKEN"
+
+log = logging.getLogger("renderhub.host")
+
+
+@click.command()
+@click.option("--session-id", required=True, help="The session this host serves.")
+@click.option(
+    "--size",
+    required=True,
+    type=click.Choice([size.value for size in SessionSize], case_sensitive=False),
+    help="The session's size; sets the default polygon limit.",
+)
+@click.option(
+    "--deadline",
+    required=True,
+    type=float,
+    metavar="EPOCH_SECONDS",
+    help="Hard deadline: the host exits by itself once the wall clock passes it.",
+)
+@click.option("--model", "models", multiple=True, metavar="URL", help="A model to load (repeat).")
+@click.option(
+    "--models-dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Local models may be loaded from under this directory.",
+)
+@click.option(
+    "--allow-models",
+    "allowed_prefixes",
+    multiple=True,
+    metavar="PREFIX",
+    help="Also allow model URLs starting with this prefix (repeat).",
+)
+@click.option(
+    "--polygon-limit",
+    type=click.IntRange(min=0),
+    help="Most polygons rendered; 0 for no limit. Default: the size's limit.",
+)
+@click.option(
+    "--max-model-bytes",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_MODEL_BYTES,
+    show_default=True,
+    help="Largest model file, per model.",
+)
+@click.option(
+    "--fetch-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_FETCH_TIMEOUT_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="Longest download, per model.",
+)
+@click.option(
+    "--public-key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The control plane's Ed25519 public key (PEM), to verify clients' access tokens.",
+)
+@click.option(
+    "--listen-fd",
+    "listen_fds",
+    multiple=True,
+    type=int,
+    metavar="FD",
+    help="An inherited listening TCP socket to serve on (repeat).",
+)
+@click.option("--bind", metavar="ADDR", help="Address to listen on (with --port).")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port to listen on.")
+def host(
+    session_id: str,
+    size: str,
+    deadline: float,
+    models: tuple[str, ...],
+    models_dir: Path,
+    allowed_prefixes: tuple[str, ...],
+    polygon_limit: int | None,
+    max_model_bytes: int,
+    fetch_timeout: float,
+    public_key: Path | None,
+    listen_fds: tuple[int, ...],
+    bind: str | None,
+    port: int | None,
+) -> None:
+    """Run the render host of one session: load its models and serve /health.
+
+    The control endpoints need `Authorization: Bearer $RENDERHUB_HOST_CONTROL_TOKEN`.
+    """
+    session_size = SessionSize(size)
+    if public_key is not None:
+        _check_public_key(public_key)
+    sockets = _listeners(listen_fds, bind, port)
+    config = HostConfig(
+        session_id=session_id,
+        size=session_size,
+        deadline=deadline,
+        models=models,
+        policy=ModelPolicy(models_dir, allowed_prefixes),
+        polygon_limit=_polygon_limit(polygon_limit, session_size),
+        limits=FetchLimits(max_bytes=max_model_bytes, timeout_seconds=fetch_timeout),
+        control_token=os.environ.pop(CONTROL_TOKEN_ENV, None) or None,
+        public_key_path=public_key,
+    )
+    _run(config, sockets)
+
+
+def _polygon_limit(given: int | None, size: SessionSize) -> int | None:
+    if given is None:
+        return size.polygon_limit
+    return given or None
+
+
+def _check_public_key(path: Path) -> None:
+    from renderhub.tokens import load_public_key
+
+    try:
+        load_public_key(path)
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(
+            f"{path} is not an Ed25519 public key in PEM form.", param_hint="'--public-key'"
+        ) from exc
+
+
+def _listeners(fds: tuple[int, ...], bind: str | None, port: int | None) -> list[socket.socket]:
+    if fds and (bind is not None or port is not None):
+        raise click.UsageError("Give either --listen-fd or --bind/--port, not both.")
+    if fds:
+        return [inherited_listener(fd) for fd in fds]
+    if port is None:
+        raise click.UsageError("Give --listen-fd FD, or --port PORT (with --bind ADDR).")
+    return [bind_listener(bind or "127.0.0.1", port)]
+
+
+def _run(config: HostConfig, sockets: list[socket.socket]) -> None:
+    import asyncio
+
+    from renderhub.host.logs import configure_logging
+    from renderhub.host.server import serve_host
+
+    configure_logging(config.session_id)
+    log.info(
+        "starting: size %s, %d model(s), deadline %.3f, polygon limit %s",
+        config.size.value,
+        len(config.models),
+        config.deadline,
+        f"{config.polygon_limit:,}" if config.polygon_limit is not None else "none",
+    )
+    asyncio.run(serve_host(config, sockets))
+    log.info("stopped")

@@ -1,0 +1,33 @@
+"""Everything one render host is told at start, gathered from its command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from renderhub.model_sources import ModelPolicy
+from renderhub.sizes import SessionSize
+
+DEFAULT_MAX_MODEL_BYTES = 1 << 30
+DEFAULT_FETCH_TIMEOUT_SECONDS = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class FetchLimits:
+    """How much one model download may take, in bytes and in total seconds."""
+
+    max_bytes: int = DEFAULT_MAX_MODEL_BYTES
+    timeout_seconds: float = DEFAULT_FETCH_TIMEOUT_SECONDS
+
+
+@dataclass(frozen=True, slots=True)
+class HostConfig:
+    session_id: str
+    size: SessionSize
+    deadline: float
+    models: tuple[str, ...]
+    policy: ModelPolicy
+    polygon_limit: int | None
+    limits: FetchLimits
+    control_token: str | None = None
+    public_key_path: Path | None = None

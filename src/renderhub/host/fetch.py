@@ -1,0 +1,100 @@
+"""Getting a model file onto local disk: a checked local path, or a limited http(s) download."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from pathlib import Path
+
+import httpx
+
+from renderhub.host.config import FetchLimits
+from renderhub.host.errors import ModelLoadError
+from renderhub.model_sources import ModelSource
+
+_CHUNK_BYTES = 1 << 16
+
+
+async def fetch_model(source: ModelSource, limits: FetchLimits, work_dir: Path) -> Path:
+    """Return a local path holding the model's bytes, downloading into `work_dir` if needed."""
+    if source.path is not None:
+        return check_local_file(source.url, source.path, limits.max_bytes)
+    target = work_dir / f"model-{secrets.token_hex(6)}{source.suffix}"
+    try:
+        await download(source.url, target, limits)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def check_local_file(url: str, path: Path, max_bytes: int) -> Path:
+    """Refuse a local model that is missing, not a regular file, or larger than `max_bytes`."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise ModelLoadError(f"Could not load model {url!r}: {path} does not exist.") from None
+    except OSError as exc:
+        raise ModelLoadError(f"Could not load model {url!r}: {exc.strerror}.") from exc
+    if not path.is_file():
+        raise ModelLoadError(f"Could not load model {url!r}: {path} is not a file.")
+    if size > max_bytes:
+        raise ModelLoadError(
+            f"Could not load model {url!r}: the file is {size:,} bytes, more than the limit "
+            f"of {max_bytes:,} bytes."
+        )
+    return path
+
+
+async def download(url: str, target: Path, limits: FetchLimits) -> int:
+    """Stream `url` into `target` within the limits; returns the number of bytes written.
+
+    Redirects are not followed: the target of a redirect was never checked against the
+    operator's allowed prefixes.
+    """
+    try:
+        async with asyncio.timeout(limits.timeout_seconds):
+            return await _stream_to_file(url, target, limits)
+    except TimeoutError:
+        raise ModelLoadError(
+            f"Could not download model {url!r}: it took longer than the limit of "
+            f"{limits.timeout_seconds:g} seconds."
+        ) from None
+    except httpx.HTTPError as exc:
+        cause = str(exc) or type(exc).__name__
+        raise ModelLoadError(f"Could not download model {url!r}: {cause}.") from exc
+
+
+async def _stream_to_file(url: str, target: Path, limits: FetchLimits) -> int:
+    max_bytes = limits.max_bytes
+    async with (
+        httpx.AsyncClient(follow_redirects=False, timeout=limits.timeout_seconds) as client,
+        client.stream("GET", url) as response,
+    ):
+        _check_response(url, response, max_bytes)
+        received = 0
+        with target.open("wb") as out:
+            async for chunk in response.aiter_bytes(_CHUNK_BYTES):
+                received += len(chunk)
+                if received > max_bytes:
+                    raise _too_large(url, max_bytes)
+                out.write(chunk)
+        return received
+
+
+def _check_response(url: str, response: httpx.Response, max_bytes: int) -> None:
+    if not response.is_success:
+        reason = f"{response.status_code} {response.reason_phrase}".strip()
+        hint = " (redirects are not followed)" if response.is_redirect else ""
+        raise ModelLoadError(
+            f"Could not download model {url!r}: the server answered {reason}{hint}."
+        )
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(url, max_bytes)
+
+
+def _too_large(url: str, max_bytes: int) -> ModelLoadError:
+    return ModelLoadError(
+        f"Could not download model {url!r}: it is larger than the limit of {max_bytes:,} bytes."
+    )

@@ -1,0 +1,84 @@
+"""Parsing model files with trimesh into world-space triangle meshes, and counting polygons.
+
+trimesh (and numpy, scipy under it) is imported here only, so a host that has not started
+loading yet answers its health check without paying for that import.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import unquote
+
+from renderhub.host.errors import ModelLoadError
+from renderhub.host.scene import LoadedModel, LoadedScene
+
+
+def load_model_file(url: str, path: Path) -> LoadedModel:
+    """Parse one glTF/GLB/OBJ/PLY/STL file (blocking: run it off the event loop).
+
+    A point cloud or a line drawing loads but counts 0 polygons; a file with no geometry at
+    all, or one trimesh cannot parse, raises ModelLoadError naming the model and the cause.
+    """
+    import trimesh
+
+    if path.suffix.lower() == ".gltf":
+        _check_gltf_resources(url, path)
+    try:
+        scene = trimesh.load_scene(path)
+        geometry = scene.dump()
+    except Exception as exc:
+        raise ModelLoadError(f"Could not load model {url!r}: {_describe(exc)}.") from exc
+    if not geometry:
+        raise ModelLoadError(f"Could not load model {url!r}: the file holds no geometry.")
+    meshes = tuple(g for g in geometry if isinstance(g, trimesh.Trimesh) and len(g.faces))
+    polygons = sum(len(mesh.faces) for mesh in meshes)
+    return LoadedModel(url=url, meshes=meshes, polygons=polygons, bytes=path.stat().st_size)
+
+
+def build_scene(models: list[LoadedModel]) -> LoadedScene:
+    """Join the loaded models into one scene and compute its bounds."""
+    import numpy as np
+
+    meshes = [mesh for model in models for mesh in model.meshes if len(mesh.vertices)]
+    bounds = None
+    if meshes:
+        corners = np.array([mesh.bounds for mesh in meshes])
+        bounds = np.array([corners[:, 0].min(axis=0), corners[:, 1].max(axis=0)])
+    return LoadedScene(models=tuple(models), bounds=bounds)
+
+
+def _check_gltf_resources(url: str, path: Path) -> None:
+    """A .gltf may name buffers and images in its own folder; refuse missing or outside ones."""
+    try:
+        document = json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ModelLoadError(f"Could not load model {url!r}: it is not valid glTF JSON.") from exc
+    if not isinstance(document, dict):
+        raise ModelLoadError(f"Could not load model {url!r}: it is not a glTF document.")
+    folder = path.parent.resolve()
+    for uri in _external_uris(document):
+        resource = (folder / unquote(uri)).resolve()
+        if not resource.is_relative_to(folder) or not resource.is_file():
+            raise ModelLoadError(
+                f"Could not load model {url!r}: it refers to {uri!r}, which is not beside it "
+                "(use a .glb, or a .gltf with embedded data: URIs, for downloaded models)."
+            )
+
+
+def _external_uris(document: dict[str, object]) -> list[str]:
+    uris = []
+    for key in ("buffers", "images"):
+        entries = document.get(key)
+        for entry in entries if isinstance(entries, list) else []:
+            uri = entry.get("uri") if isinstance(entry, dict) else None
+            if isinstance(uri, str) and not uri.startswith("data:"):
+                uris.append(uri)
+    return uris
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc).strip().rstrip(".")
+    if not text or len(text) > 300:
+        return type(exc).__name__ if not text else text[:300] + "..."
+    return text

@@ -1,0 +1,39 @@
+"""The geometry a host holds in memory once its models are loaded (a later stage renders it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import trimesh
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedModel:
+    """One model file: its triangle meshes in world space, their polygon count, its size."""
+
+    url: str
+    meshes: tuple[trimesh.Trimesh, ...]
+    polygons: int
+    bytes: int
+
+    def summary(self) -> dict[str, object]:
+        return {"url": self.url, "polygons": self.polygons, "bytes": self.bytes}
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedScene:
+    """All of a session's models. `bounds` is [[min xyz], [max xyz]], or None when empty."""
+
+    models: tuple[LoadedModel, ...] = ()
+    bounds: np.ndarray | None = field(default=None, compare=False)
+
+    @property
+    def meshes(self) -> tuple[trimesh.Trimesh, ...]:
+        return tuple(mesh for model in self.models for mesh in model.meshes)
+
+    @property
+    def polygons(self) -> int:
+        return sum(model.polygons for model in self.models)

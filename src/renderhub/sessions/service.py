@@ -1,0 +1,314 @@
+"""The session service: create, read, extend and stop sessions, and the workflows that bring
+a host up, expire it and take it down. Every change of status goes through the store's
+conditional updates, so a racing replica or a racing request simply loses, never corrupts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+from renderhub.backends.base import Backend, HostPhase, HostSpec
+from renderhub.clock import Clock
+from renderhub.errors import (
+    BackendError,
+    CapacityExhausted,
+    Conflict,
+    NotFound,
+    RenderHubError,
+)
+from renderhub.sessions.requests import CreateSession
+from renderhub.sessions.tasks import TaskOwner
+from renderhub.settings import Settings
+from renderhub.status import SessionStatus
+from renderhub.store.records import SessionRecord
+from renderhub.store.sessions import InsertOutcome, SessionStore
+from renderhub.timespan import format_timespan
+
+log = logging.getLogger(__name__)
+
+_FAST_POLL_SECONDS = 0.03
+_SLOW_POLL_SECONDS = 0.25
+_FAST_POLL_WINDOW = 3.0
+
+
+class SessionService:
+    def __init__(
+        self,
+        store: SessionStore,
+        backend: Backend,
+        settings: Settings,
+        clock: Clock,
+        tasks: TaskOwner,
+        wake_scheduler: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.backend = backend
+        self.settings = settings
+        self.clock = clock
+        self.tasks = tasks
+        self.wake_scheduler = wake_scheduler
+
+    def now(self) -> float:
+        return self.clock.now().timestamp()
+
+    # -- client operations -------------------------------------------------------------------
+
+    async def create(
+        self, account_id: str, request: CreateSession, *, idempotent: bool
+    ) -> tuple[SessionRecord, bool]:
+        """Create a session and start its host in the background.
+
+        Returns the session and whether it was created by this call. With `idempotent`, an
+        existing session with the same settings is returned as is (a client's retry)."""
+        now = self.now()
+        record = SessionRecord(
+            account_id=account_id,
+            id=request.session_id,
+            size=request.size,
+            status=SessionStatus.STARTING,
+            lease_seconds=request.lease_seconds,
+            models=request.models,
+            created_at=now,
+            start_deadline=now + self.settings.start_timeout_seconds,
+            backend=self.backend.name,
+        )
+        capacity = self.settings.capacity_for(request.size.value)
+        outcome = await self.store.insert(record, capacity)
+        if outcome is InsertOutcome.EXISTS:
+            return await self._existing(account_id, request, idempotent), False
+        if outcome is InsertOutcome.NO_CAPACITY:
+            raise CapacityExhausted(
+                f"All servers of the requested size ({request.size.value}) are in use "
+                f"({capacity} at most); stop a session or try again later."
+            )
+        log.info("session %s created (%s)", request.session_id, request.size.value)
+        self.watch_start(record)
+        self.wake_scheduler()
+        return record, True
+
+    async def _existing(
+        self, account_id: str, request: CreateSession, idempotent: bool
+    ) -> SessionRecord:
+        existing = await self.store.get(account_id, request.session_id)
+        same = (
+            existing is not None
+            and existing.size == request.size
+            and existing.lease_seconds == request.lease_seconds
+            and existing.models == request.models
+        )
+        if idempotent and same and existing is not None:
+            return existing
+        raise Conflict(
+            f"A session with id {request.session_id!r} already exists with other settings."
+        )
+
+    async def get(self, account_id: str, session_id: str) -> SessionRecord:
+        record = await self.store.get(account_id, session_id)
+        if record is None:
+            raise NotFound(f"No session with id {session_id!r} exists in this account.")
+        return record
+
+    async def extend(
+        self,
+        account_id: str,
+        session_id: str,
+        lease_seconds: int,
+        *,
+        not_longer: type[RenderHubError],
+        field: str,
+    ) -> SessionRecord:
+        """Set a new total lease; it must be longer than the current one."""
+        if await self.store.extend(account_id, session_id, lease_seconds):
+            record = await self.get(account_id, session_id)
+            if record.status is SessionStatus.READY and record.backend_state:
+                self.tasks.spawn(self._send_deadline(record))
+            self.wake_scheduler()
+            return record
+        record = await self.get(account_id, session_id)
+        if record.status not in (SessionStatus.STARTING, SessionStatus.READY):
+            raise Conflict(f"The session is {record.status.value}; its lease cannot change.")
+        current = lease_text(record.lease_seconds)
+        raise not_longer(
+            f"The new lease must be longer than the current one ({current}); "
+            "a lease is a total since the session became Ready, and can only grow.",
+            target=field,
+        )
+
+    async def stop(self, account_id: str, session_id: str) -> SessionRecord:
+        """Stop a session (irrevocable). Stopping an ended session changes nothing."""
+        stopped = await self.store.transition(
+            account_id, session_id, SessionStatus.STOPPING, ended_at=self.now()
+        )
+        record = await self.get(account_id, session_id)
+        if stopped:
+            log.info("session %s stopping", session_id)
+            self.watch_stop(record)
+        return record
+
+    # -- workflows ---------------------------------------------------------------------------
+
+    def watch_start(self, record: SessionRecord) -> None:
+        self.tasks.spawn(self._bring_up(record), key=f"start:{record.account_id}/{record.id}")
+
+    def watch_stop(self, record: SessionRecord) -> None:
+        self.tasks.spawn(self._finish_stop(record), key=f"stop:{record.account_id}/{record.id}")
+
+    async def _bring_up(self, record: SessionRecord) -> None:
+        try:
+            state = record.backend_state
+            if state is None:
+                state = await self._start_host(record)
+                if state is None:
+                    return
+            await self._await_ready(record, state)
+        except Exception:
+            log.exception("bringing up session %s failed", record.id)
+            await self._fail(record, "HostStartFailed", "The render host could not be started.")
+
+    async def _start_host(self, record: SessionRecord) -> dict[str, object] | None:
+        spec = HostSpec(
+            account_id=record.account_id,
+            session_id=record.id,
+            size=record.size,
+            models=record.models,
+            deadline=record.start_deadline + record.lease_seconds + self._grace,
+            polygon_limit=record.size.polygon_limit,
+        )
+        try:
+            started = await self.backend.start(spec)
+        except BackendError as exc:
+            await self._fail(record, "HostStartFailed", exc.message)
+            return None
+        attached = await self.store.attach_host(
+            record.account_id,
+            record.id,
+            backend_state=started.state,
+            hostname=started.hostname,
+            handshake_port=started.handshake_port,
+            inspector_port=started.inspector_port,
+            teraflops=started.teraflops,
+        )
+        if not attached:  # stopped (or failed) while the host was launched
+            await self.backend.stop(started.state)
+            return None
+        return started.state
+
+    async def _await_ready(self, record: SessionRecord, state: dict[str, object]) -> None:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        while True:
+            health = await self.backend.poll(state)
+            if health.phase is HostPhase.READY:
+                await self._become_ready(record, state, health.message, health.polygons)
+                return
+            if health.phase in (HostPhase.FAILED, HostPhase.GONE):
+                code = "ModelLoadFailed" if health.phase is HostPhase.FAILED else "HostFailed"
+                await self._fail(record, code, health.message or "The render host failed.")
+                return
+            if self.now() >= record.start_deadline:
+                timeout = self.settings.start_timeout_seconds
+                await self._fail(
+                    record, "StartTimeout", f"The render host was not ready within {timeout:g} s."
+                )
+                return
+            fast = loop.time() - began < _FAST_POLL_WINDOW
+            await asyncio.sleep(_FAST_POLL_SECONDS if fast else _SLOW_POLL_SECONDS)
+
+    async def _become_ready(
+        self,
+        record: SessionRecord,
+        state: dict[str, object],
+        message: str | None,
+        polygons: int | None,
+    ) -> None:
+        now = self.now()
+        if not await self.store.mark_ready(
+            record.account_id, record.id, now, message=message, polygons=polygons
+        ):
+            return
+        log.info("session %s ready", record.id)
+        ready = await self.store.get(record.account_id, record.id)
+        if ready is not None:
+            await self._send_deadline(ready)
+        self.wake_scheduler()
+
+    async def _fail(self, record: SessionRecord, code: str, message: str) -> None:
+        """Starting or Ready -> Error, and take the host down."""
+        failed = await self.store.transition(
+            record.account_id,
+            record.id,
+            SessionStatus.ERROR,
+            sources={SessionStatus.STARTING, SessionStatus.READY},
+            ended_at=self.now(),
+            message=message,
+            error_code=code,
+        )
+        if failed:
+            log.warning("session %s failed: %s", record.id, message)
+            await self._stop_host(record.account_id, record.id)
+
+    async def _finish_stop(self, record: SessionRecord) -> None:
+        await self._stop_host(record.account_id, record.id)
+        await self.store.transition(record.account_id, record.id, SessionStatus.STOPPED)
+        log.info("session %s stopped", record.id)
+
+    async def expire(self, record: SessionRecord) -> None:
+        """Ready -> Expired once the lease has run out; billing ends at the lease's end."""
+        lease = lease_text(record.lease_seconds)
+        expired = await self.store.transition(
+            record.account_id,
+            record.id,
+            SessionStatus.EXPIRED,
+            sources={SessionStatus.READY},
+            ended_at=record.lease_deadline,
+            message=f"The session's lease of {lease} ran out.",
+        )
+        if expired:
+            log.info("session %s expired", record.id)
+            self.tasks.spawn(self._stop_host(record.account_id, record.id))
+
+    async def time_out_start(self, record: SessionRecord) -> None:
+        timeout = self.settings.start_timeout_seconds
+        await self._fail(
+            record, "StartTimeout", f"The render host was not ready within {timeout:g} s."
+        )
+
+    async def check_liveness(self, record: SessionRecord) -> None:
+        """A Ready session whose host has died becomes Error, with what happened."""
+        if record.backend_state is None or record.backend != self.backend.name:
+            return
+        health = await self.backend.poll(record.backend_state)
+        if health.phase in (HostPhase.GONE, HostPhase.FAILED):
+            await self._fail(record, "HostFailed", health.message or "The render host died.")
+
+    async def _stop_host(self, account_id: str, session_id: str) -> None:
+        record = await self.store.get(account_id, session_id)
+        if record is None or record.backend_state is None:
+            return
+        try:
+            await self.backend.stop(record.backend_state)
+        except BackendError as exc:
+            log.error("could not stop the host of session %s: %s", session_id, exc.message)
+
+    async def _send_deadline(self, record: SessionRecord) -> None:
+        if record.backend_state is None or record.lease_deadline is None:
+            return
+        await self.backend.set_deadline(record.backend_state, record.lease_deadline + self._grace)
+
+    async def resend_deadline(self, record: SessionRecord) -> None:
+        await self._send_deadline(record)
+
+    @property
+    def _grace(self) -> float:
+        return self.settings.host_grace_seconds
+
+
+def lease_text(seconds: int) -> str:
+    return format_timespan(timedelta(seconds=seconds))
+
+
+def new_session_id() -> str:
+    return str(uuid.uuid4())

@@ -1,0 +1,64 @@
+"""The store's tables. Times are epoch seconds (float) so that lease arithmetic is plain SQL
+addition on both SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(200), nullable=True),
+    Column("primary_key_hash", String(64), nullable=False),
+    Column("secondary_key_hash", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column(
+        "account_id",
+        String(36),
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("id", String(256), primary_key=True),
+    Column("size", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("lease_seconds", Integer, nullable=False),
+    Column("models", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("start_deadline", Float, nullable=False),
+    Column("ready_at", Float, nullable=True),
+    Column("lease_deadline", Float, nullable=True),
+    Column("ended_at", Float, nullable=True),
+    Column("message", Text, nullable=True),
+    Column("error_code", String(64), nullable=True),
+    Column("backend", String(64), nullable=False),
+    Column("backend_state", JSON, nullable=True),
+    Column("hostname", String(255), nullable=True),
+    Column("handshake_port", Integer, nullable=True),
+    Column("inspector_port", Integer, nullable=True),
+    Column("teraflops", Float, nullable=True),
+    Column("polygons", Integer, nullable=True),
+)
+
+Index("ix_sessions_status_lease", sessions.c.status, sessions.c.lease_deadline)
+Index("ix_sessions_status_start", sessions.c.status, sessions.c.start_deadline)
+Index("ix_sessions_ended", sessions.c.ended_at)
+Index("ix_sessions_account_listing", sessions.c.account_id, sessions.c.created_at, sessions.c.id)

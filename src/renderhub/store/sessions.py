@@ -1,0 +1,204 @@
+"""Sessions in the store. Every change of state is one conditional UPDATE (or INSERT), so
+several control-plane replicas sharing a database never act twice on the same session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from renderhub.status import ACTIVE, SessionStatus, sources_of
+from renderhub.store.records import SessionRecord
+from renderhub.store.schema import sessions
+
+_ACTIVE_VALUES = [status.value for status in ACTIVE]
+
+
+class InsertOutcome(Enum):
+    INSERTED = "inserted"
+    EXISTS = "exists"
+    NO_CAPACITY = "no-capacity"
+
+
+def _key(account_id: str, session_id: str) -> Any:
+    return and_(sessions.c.account_id == account_id, sessions.c.id == session_id)
+
+
+class SessionStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def insert(self, record: SessionRecord, capacity: int) -> InsertOutcome:
+        """Insert the session only while fewer than `capacity` sessions of its size are active."""
+        values = {
+            column.name: getattr(record, column.name)
+            for column in sessions.columns
+            if hasattr(record, column.name)
+        }
+        values["size"] = record.size.value
+        values["status"] = record.status.value
+        in_use = (
+            select(func.count())
+            .select_from(sessions)
+            .where(sessions.c.size == record.size.value, sessions.c.status.in_(_ACTIVE_VALUES))
+            .scalar_subquery()
+        )
+        columns = list(values)
+        source = select(*(literal(values[name], sessions.c[name].type) for name in columns)).where(
+            in_use < capacity
+        )
+        statement = insert(sessions).from_select(columns, source)
+        try:
+            async with self._engine.begin() as connection:
+                result = await connection.execute(statement)
+        except IntegrityError:
+            return InsertOutcome.EXISTS
+        return InsertOutcome.INSERTED if result.rowcount == 1 else InsertOutcome.NO_CAPACITY
+
+    async def get(self, account_id: str, session_id: str) -> SessionRecord | None:
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(select(sessions).where(_key(account_id, session_id)))
+            ).first()
+        return SessionRecord.from_row(row) if row else None
+
+    async def list_active(
+        self, account_id: str, limit: int | None = None, after: tuple[float, str] | None = None
+    ) -> list[SessionRecord]:
+        """Active sessions of one account, oldest first, keyset-paged after (created_at, id)."""
+        query = (
+            select(sessions)
+            .where(sessions.c.account_id == account_id, sessions.c.status.in_(_ACTIVE_VALUES))
+            .order_by(sessions.c.created_at, sessions.c.id)
+        )
+        if after is not None:
+            query = query.where(tuple_(sessions.c.created_at, sessions.c.id) > tuple_(*after))
+        if limit is not None:
+            query = query.limit(limit)
+        return await self._fetch(query)
+
+    async def with_status(self, statuses: Iterable[SessionStatus]) -> list[SessionRecord]:
+        values = [status.value for status in statuses]
+        return await self._fetch(select(sessions).where(sessions.c.status.in_(values)))
+
+    async def lease_overdue(self, now: float) -> list[SessionRecord]:
+        return await self._fetch(
+            select(sessions).where(
+                sessions.c.status == SessionStatus.READY.value, sessions.c.lease_deadline <= now
+            )
+        )
+
+    async def start_overdue(self, now: float) -> list[SessionRecord]:
+        return await self._fetch(
+            select(sessions).where(
+                sessions.c.status == SessionStatus.STARTING.value,
+                sessions.c.start_deadline <= now,
+            )
+        )
+
+    async def next_deadline(self) -> float | None:
+        """The earliest lease end of a Ready session or start deadline of a Starting one."""
+        deadline = case(
+            (sessions.c.status == SessionStatus.READY.value, sessions.c.lease_deadline),
+            else_=sessions.c.start_deadline,
+        )
+        query = select(func.min(deadline)).where(
+            sessions.c.status.in_([SessionStatus.READY.value, SessionStatus.STARTING.value])
+        )
+        async with self._engine.connect() as connection:
+            value = (await connection.execute(query)).scalar_one_or_none()
+        return float(value) if value is not None else None
+
+    async def transition(
+        self,
+        account_id: str,
+        session_id: str,
+        target: SessionStatus,
+        *,
+        sources: Iterable[SessionStatus] | None = None,
+        **values: Any,
+    ) -> bool:
+        """Move the session to `target` if its status is one of `sources` (default: every
+        status the transition table allows it from). True if this call made the change."""
+        allowed = sources_of(target) if sources is None else frozenset(sources)
+        statement = (
+            update(sessions)
+            .where(
+                _key(account_id, session_id),
+                sessions.c.status.in_([status.value for status in allowed]),
+            )
+            .values(status=target.value, **values)
+        )
+        return await self._execute(statement)
+
+    async def mark_ready(self, account_id: str, session_id: str, now: float, **values: Any) -> bool:
+        """Starting -> Ready; the lease starts counting now."""
+        return await self.transition(
+            account_id,
+            session_id,
+            SessionStatus.READY,
+            ready_at=now,
+            lease_deadline=sessions.c.lease_seconds + now,
+            **values,
+        )
+
+    async def attach_host(self, account_id: str, session_id: str, **values: Any) -> bool:
+        """Record where the session's host runs, if the session is still Starting."""
+        statement = (
+            update(sessions)
+            .where(
+                _key(account_id, session_id),
+                sessions.c.status == SessionStatus.STARTING.value,
+            )
+            .values(**values)
+        )
+        return await self._execute(statement)
+
+    async def extend(self, account_id: str, session_id: str, lease_seconds: int) -> bool:
+        """Set a longer total lease on a Starting or Ready session."""
+        statement = (
+            update(sessions)
+            .where(
+                _key(account_id, session_id),
+                sessions.c.status.in_([SessionStatus.STARTING.value, SessionStatus.READY.value]),
+                sessions.c.lease_seconds < lease_seconds,
+            )
+            .values(
+                lease_seconds=lease_seconds,
+                lease_deadline=case(
+                    (sessions.c.ready_at.is_(None), None),
+                    else_=sessions.c.ready_at + lease_seconds,
+                ),
+            )
+        )
+        return await self._execute(statement)
+
+    async def purge_ended_before(self, moment: float) -> int:
+        statement = delete(sessions).where(
+            sessions.c.ended_at.is_not(None),
+            sessions.c.ended_at < moment,
+            or_(
+                *(
+                    sessions.c.status == status.value
+                    for status in SessionStatus
+                    if status.is_terminal
+                )
+            ),
+        )
+        async with self._engine.begin() as connection:
+            result = await connection.execute(statement)
+        return int(result.rowcount)
+
+    async def _fetch(self, query: Any) -> list[SessionRecord]:
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(query)
+        return [SessionRecord.from_row(row) for row in rows]
+
+    async def _execute(self, statement: Any) -> bool:
+        async with self._engine.begin() as connection:
+            result = await connection.execute(statement)
+        return bool(result.rowcount == 1)
