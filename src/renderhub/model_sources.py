@@ -49,14 +49,17 @@ class ModelPolicy:
             raise BadRequest(f"A session loads at most {MAX_MODELS_PER_SESSION} models.")
         sources = [self.check(url) for url in urls]
         for source in sources:
-            if require_local_files and source.path is not None and not source.path.is_file():
+            if require_local_files and source.path is not None and not _is_file(source.path):
                 raise BadRequest(f"Model {source.url!r} does not exist.", target="models")
         return sources
 
     def check(self, url: str) -> ModelSource:
         if not url or len(url) > MAX_URL_LENGTH:
             raise BadRequest(f"A model URL must be 1 to {MAX_URL_LENGTH} characters long.")
-        source = self._resolve(url)
+        try:
+            source = self._resolve(url)
+        except (ValueError, OSError) as exc:  # a NUL byte, a lone surrogate, a bad IPv6 host...
+            raise BadRequest(f"Model {url!r} is not a valid URL or file path.") from exc
         if source.suffix not in MODEL_SUFFIXES:
             raise BadRequest(
                 f"Model {url!r} has an unsupported type; supported: {', '.join(MODEL_SUFFIXES)}."
@@ -96,3 +99,10 @@ class ModelPolicy:
 
     def _allowed_by_prefix(self, url: str) -> bool:
         return any(url.startswith(prefix) for prefix in self.allowed_prefixes)
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (ValueError, OSError):  # e.g. a name too long for the file system
+        return False

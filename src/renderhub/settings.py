@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from renderhub.model_sources import ModelPolicy
+from renderhub.sizes import SessionSize
 
 
 def default_data_dir() -> Path:
@@ -36,6 +37,9 @@ class Settings(BaseSettings):
     health_interval_seconds: float = Field(5.0, gt=0, description="Liveness check of hosts.")
     stop_timeout_seconds: float = Field(10.0, gt=0, description="Graceful stop before a kill.")
     retention_days: float = Field(30.0, ge=0, description="Ended sessions stay readable.")
+    standard_polygon_limit: int = Field(
+        20_000_000, ge=1, description="Most polygons a Standard host renders (ARR: 20 million)."
+    )
     max_lease_minutes: int = Field(1440, ge=1, description="Longest lease a session may have.")
     page_size: int = Field(100, ge=1, le=1000, description="Sessions per list page.")
     allow_models: list[str] = Field(
@@ -70,6 +74,9 @@ class Settings(BaseSettings):
     @property
     def model_policy(self) -> ModelPolicy:
         return ModelPolicy(self.models_dir, tuple(self.allow_models))
+
+    def polygon_limit_for(self, size: SessionSize) -> int | None:
+        return self.standard_polygon_limit if size is SessionSize.STANDARD else None
 
     def capacity_for(self, size: str) -> int:
         return self.capacity_premium if size == "Premium" else self.capacity_standard

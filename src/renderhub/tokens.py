@@ -12,7 +12,7 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import jwt
@@ -140,18 +140,22 @@ class TokenVerifier:
                 algorithms=[_ALGORITHM],
                 audience=AUDIENCE,
                 issuer=ISSUER,
-                options={"require": ["exp", "sub"], "verify_exp": False},
+                # Time claims are checked below against the injected clock, not the wall clock.
+                options={
+                    "require": ["exp", "nbf", "sub"],
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
             )
         except jwt.PyJWTError as exc:
             raise Unauthorized("The access token is invalid.") from exc
         expires_at = float(payload["exp"])
         if expires_at <= now:
             raise Unauthorized("The access token has expired; request a new one.")
+        if float(payload["nbf"]) > now:
+            raise Unauthorized("The access token is not valid yet.")
         account_id = payload.get("accountId")
         if not isinstance(account_id, str):
             raise Unauthorized("The access token is invalid.")
         return TokenClaims(account_id=account_id, expires_at=expires_at)
-
-
-def token_expiry(moment: datetime) -> datetime:
-    return moment + TOKEN_LIFETIME

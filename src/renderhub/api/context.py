@@ -67,9 +67,11 @@ async def read_json(request: Request, *, lenient: bool = False) -> dict[str, Any
 async def _read_limited(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        # isascii(): isdigit() also takes digits such as '²' that int() rejects.
+        if not (declared.isascii() and declared.isdigit()):
             raise BadRequest("The Content-Length header is not a number.")
-        if int(declared) > MAX_BODY_BYTES:
+        digits = declared.lstrip("0") or "0"  # int() refuses strings of over 4300 digits
+        if len(digits) > 18 or int(digits) > MAX_BODY_BYTES:
             raise PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES} bytes.")
     chunks: list[bytes] = []
     size = 0

@@ -41,14 +41,14 @@ class CorrelationMiddleware:
                 message["headers"] = [*message.get("headers", []), (b"ms-cv", encoded_vector)]
             await send(message)
 
-        scope = _normalise_path(scope)
-        if _has_encoded_slash(scope):
+        if _has_encoded_slash(scope):  # before _normalise_path, which rewrites raw_path
             await _send_json(
                 send_with_vector,
                 400,
                 error_body("BadRequest", "A path segment may not contain an encoded '/'."),
             )
             return
+        scope = _normalise_path(scope)
         try:
             await self.app(scope, receive, send_with_vector)
         except Exception:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from renderhub.errors import BadRequest
 from renderhub.sizes import SessionSize
 
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +20,7 @@ class CreateSession:
 
 
 def check_session_id(session_id: str) -> str:
-    if not SESSION_ID.match(session_id):
+    if not SESSION_ID.fullmatch(session_id):  # not match(): '$' would let 'id\n' through
         raise BadRequest(
             "A session id is 1 to 256 characters: letters, digits, '-' and '_'.",
             target="sessionId",

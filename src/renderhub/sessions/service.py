@@ -175,7 +175,7 @@ class SessionService:
             size=record.size,
             models=record.models,
             deadline=record.start_deadline + record.lease_seconds + self._grace,
-            polygon_limit=record.size.polygon_limit,
+            polygon_limit=self.settings.polygon_limit_for(record.size),
         )
         try:
             started = await self.backend.start(spec)
