@@ -24,9 +24,10 @@ def session_2021(record: SessionRecord, now: float) -> dict[str, Any]:
         "status": status.value,
         "creationTime": iso_time(record.created_at),
         "maxLeaseTimeMinutes": record.lease_seconds // 60,
-        "elapsedTimeMinutes": int(record.elapsed_seconds(now) // 60),
         "error": _error_2021(record),
     }
+    if record.ready_at is not None:
+        body["elapsedTimeMinutes"] = int(record.elapsed_seconds(now) // 60)
     if status is not SessionStatus.STARTING and record.hostname:
         body["hostname"] = record.hostname
         body["handshakePort"] = record.handshake_port

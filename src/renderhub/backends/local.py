@@ -24,6 +24,7 @@ import httpx
 import psutil
 
 from renderhub.backends.base import BackendState, HostHealth, HostPhase, HostSpec, StartedHost
+from renderhub.backends.compute import measure_teraflops
 from renderhub.errors import BackendError
 from renderhub.settings import Settings
 from renderhub.tokens import public_key_path
@@ -42,8 +43,11 @@ class LocalBackend:
         self._settings = settings
         self._children: dict[int, subprocess.Popen[bytes]] = {}
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(2.0), trust_env=False)
+        self._teraflops: float | None = None
 
     async def start(self, spec: HostSpec) -> StartedHost:
+        if self._teraflops is None:
+            self._teraflops = await asyncio.to_thread(measure_teraflops)
         address = self._settings.advertised_host_address
         handshake, inspector = _bind_port(address), _bind_port(address)
         ports = handshake.getsockname()[1], inspector.getsockname()[1]
@@ -69,6 +73,7 @@ class LocalBackend:
             hostname=address,
             handshake_port=state["port"],
             inspector_port=state["inspectorPort"],
+            teraflops=self._teraflops,
         )
 
     def _spawn(
