@@ -23,7 +23,9 @@ pytestmark = pytest.mark.e2e
 
 def _host_pid(data_dir: Path, session_id: str) -> int:
     with sqlite3.connect(data_dir / "renderhub.db") as db:
-        (state,) = db.execute("SELECT backend_state FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        (state,) = db.execute(
+            "SELECT backend_state FROM sessions WHERE id = ?", (session_id,)
+        ).fetchone()
     return int(json.loads(state)["pid"])
 
 
