@@ -144,6 +144,7 @@ async def running_control_plane(
 
 async def stop_all_hosts(plane: ControlPlane) -> None:
     """Stop every host this test started, so no process outlives it."""
+    await plane.context.service.tasks.aclose()  # bring-ups record their hosts, then end
     store = plane.context.service.store
     backend = plane.context.service.backend
     for record in await store.with_status(set(SessionStatus)):

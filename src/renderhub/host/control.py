@@ -50,10 +50,11 @@ def _deadline_from(raw: bytes) -> float:
     except (ValueError, UnicodeDecodeError):
         raise BadRequest('The body must be JSON: {"deadline": <epoch seconds>}.') from None
     value = body.get("deadline") if isinstance(body, dict) else None
-    valid = isinstance(value, int | float) and not isinstance(value, bool)
-    if not valid or not math.isfinite(value) or value <= 0:  # type: ignore[arg-type]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        value = None
+    if value is None or not math.isfinite(value) or value <= 0:
         raise BadRequest("'deadline' must be a positive number of seconds since the epoch.")
-    return float(value)  # type: ignore[arg-type]
+    return float(value)
 
 
 routes = [Route("/control/deadline", move_deadline, methods=["POST"])]

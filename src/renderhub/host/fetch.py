@@ -61,7 +61,9 @@ async def download(url: str, target: Path, limits: FetchLimits) -> int:
             f"{limits.timeout_seconds:g} seconds."
         ) from None
     except httpx.HTTPError as exc:
-        cause = str(exc) or type(exc).__name__
+        cause = (str(exc) or type(exc).__name__).rstrip(".")
+        if isinstance(exc, httpx.ConnectError):
+            cause = f"could not connect to its server ({cause})"
         raise ModelLoadError(f"Could not download model {url!r}: {cause}.") from exc
 
 

@@ -41,8 +41,8 @@ async def load_models(config: HostConfig, state: HostState) -> None:
     seconds = time.monotonic() - started
     state.mark_ready(scene, seconds)
     log.info("ready: %d model(s), %s polygons, %.3f s", len(models), f"{scene.polygons:,}", seconds)
-    if message := state.budget.message(scene.polygons):
-        log.warning("%s", message)
+    if over_limit := state.budget.message(scene.polygons):
+        log.warning("%s", over_limit)
 
 
 async def _load_one(url: str, config: HostConfig, work_dir: Path, state: HostState) -> LoadedModel:

@@ -28,7 +28,7 @@ def load_model_file(url: str, path: Path) -> LoadedModel:
         scene = trimesh.load_scene(path)
         geometry = scene.dump()
     except Exception as exc:
-        raise ModelLoadError(f"Could not load model {url!r}: {_describe(exc)}.") from exc
+        raise ModelLoadError(f"Could not load model {url!r}: {_describe(exc, path)}.") from exc
     if not geometry:
         raise ModelLoadError(f"Could not load model {url!r}: the file holds no geometry.")
     meshes = tuple(g for g in geometry if isinstance(g, trimesh.Trimesh) and len(g.faces))
@@ -77,8 +77,15 @@ def _external_uris(document: dict[str, object]) -> list[str]:
     return uris
 
 
-def _describe(exc: Exception) -> str:
-    text = str(exc).strip().rstrip(".")
-    if not text or len(text) > 300:
-        return type(exc).__name__ if not text else text[:300] + "..."
-    return text
+def _describe(exc: Exception, path: Path) -> str:
+    if isinstance(exc, MemoryError):
+        return "it does not fit in this host's memory"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    detail = str(exc).strip().rstrip(".")
+    if len(detail) > 200:
+        detail = detail[:200] + "..."
+    if not detail or isinstance(exc, LookupError):
+        detail = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    kind = path.suffix.lstrip(".").upper()
+    return f"it is not a valid {kind} file ({detail})"

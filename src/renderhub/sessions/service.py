@@ -169,6 +169,16 @@ class SessionService:
             await self._fail(record, "HostStartFailed", "The render host could not be started.")
 
     async def _start_host(self, record: SessionRecord) -> dict[str, object] | None:
+        """Launch the host and record it on the session. Cancelling this (a shutdown) waits
+        for the launch to be recorded first, so no host is ever left running unrecorded."""
+        launch = asyncio.ensure_future(self._launch(record))
+        try:
+            return await asyncio.shield(launch)
+        except asyncio.CancelledError:
+            await launch
+            raise
+
+    async def _launch(self, record: SessionRecord) -> dict[str, object] | None:
         spec = HostSpec(
             account_id=record.account_id,
             session_id=record.id,
