@@ -39,7 +39,7 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, within: float = 30.0) -> None:
+    def start(self, within: float = 30.0, verify: bool = True) -> None:
         log = open(self.data_dir.parent / f"server-{self.port}.log", "ab")  # noqa: SIM115
         environment = {**os.environ, "RENDERHUB_HEALTH_INTERVAL_SECONDS": "0.5"}
         self.process = subprocess.Popen(
@@ -52,7 +52,7 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise AssertionError(f"renderhub serve exited with {self.process.returncode}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/healthz", timeout=1, verify=verify).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

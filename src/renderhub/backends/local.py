@@ -134,11 +134,17 @@ class LocalBackend:
         except httpx.HTTPError:
             return HostHealth(HostPhase.LOADING)
         body = _json_or_empty(response)
+        message = body.get("message")
+        text = message if isinstance(message, str) else None
         if response.status_code == 200 and body.get("status") == "ready":
-            return HostHealth(HostPhase.READY, body.get("message"), body.get("polygons"))
+            polygons = body.get("polygons")
+            return HostHealth(
+                HostPhase.READY, text, polygons if isinstance(polygons, int) else None
+            )
         if body.get("status") == "error":
-            message = body.get("message") or "The render host failed to load the models."
-            return HostHealth(HostPhase.FAILED, message)
+            return HostHealth(
+                HostPhase.FAILED, text or "The render host failed to load the models."
+            )
         return HostHealth(HostPhase.LOADING)
 
     async def set_deadline(self, state: BackendState, deadline: float) -> None:

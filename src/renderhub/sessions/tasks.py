@@ -4,6 +4,7 @@ shutdown, and a keyed task is never run twice at once in this process."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -26,7 +27,7 @@ class TaskOwner:
             key = f"anonymous-{self._counter}"
         task = asyncio.create_task(coroutine, name=key)
         self._tasks[key] = task
-        task.add_done_callback(lambda done, k=key: self._finished(k, done))
+        task.add_done_callback(functools.partial(self._finished, key))
         return True
 
     def _finished(self, key: str, task: asyncio.Task[None]) -> None:

@@ -1,0 +1,37 @@
+"""HTTPS with the development certificate, as Azure's SDK needs it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.server import ServerProcess, free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def test_self_signed_https_serves_the_token_route(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "data", free_port(), "--tls-self-signed")
+    try:
+        server.url = server.url.replace("http://", "https://")
+        certificate = server.data_dir / "tls" / "dev-cert.pem"
+        server.start(verify=False)
+        log = (tmp_path / f"server-{server.port}.log").read_text()
+        account_id = re.search(r"account id:\s+(\S+)", log)[1]  # type: ignore[index]
+        key = re.search(r"primary key:\s+(\S+)", log)[1]  # type: ignore[index]
+        assert str(certificate) in log
+        for host in ("localhost", "127.0.0.1"):
+            url = server.url.replace("127.0.0.1", host)
+            response = httpx.get(
+                f"{url}/accounts/{account_id}/token",
+                headers={"Authorization": f"Bearer {account_id}:{key}"},
+                verify=str(certificate),
+            )
+            assert response.status_code == 200
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{server.url}/healthz", verify=True)  # not trusted by default
+    finally:
+        server.terminate()
