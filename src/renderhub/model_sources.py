@@ -74,8 +74,8 @@ class ModelPolicy:
                 raise BadRequest(f"Model URL {url!r} has no host.")
             if not self._allowed_by_prefix(url):
                 raise BadRequest(
-                    f"Model URL {url!r} is not allowed: the operator allows only files under "
-                    f"{self.models_dir} and URLs starting with an allowed prefix "
+                    f"Model URL {url!r} is not allowed: the operator allows only files in the "
+                    "models directory and URLs starting with an allowed prefix "
                     "(renderhub serve --allow-models PREFIX)."
                 )
             return ModelSource(url=url)
@@ -92,8 +92,8 @@ class ModelPolicy:
         inside = resolved.is_relative_to(self.models_dir.resolve())
         if not inside and not self._allowed_by_prefix(resolved.as_uri()):
             raise BadRequest(
-                f"Model {url!r} is outside {self.models_dir}; the operator must allow it with "
-                "renderhub serve --allow-models PREFIX."
+                f"Model {url!r} is outside the models directory; the operator must allow it "
+                "with renderhub serve --allow-models PREFIX."
             )
         return ModelSource(url=url, path=resolved)
 

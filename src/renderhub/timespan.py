@@ -8,8 +8,8 @@ from datetime import timedelta
 from renderhub.errors import BadRequest
 
 _TIMESPAN = re.compile(
-    r"^\s*(?:(?P<days>\d{1,4})\.)?(?P<hours>\d{1,2}):(?P<minutes>\d{1,2})"
-    r"(?::(?P<seconds>\d{1,2})(?:\.(?P<fraction>\d{1,7}))?)?\s*$"
+    r"^\s*(?:(?P<days>[0-9]{1,4})\.)?(?P<hours>[0-9]{1,2}):(?P<minutes>[0-9]{1,2})"
+    r"(?::(?P<seconds>[0-9]{1,2})(?:\.(?P<fraction>[0-9]{1,7}))?)?\s*$"
 )
 
 

@@ -121,7 +121,10 @@ async def list_sessions(request: Request) -> Response:
     page_size = context.settings.page_size
     records = await context.service.store.list_active(account_id, page_size + 1, after)
     now = context.service.now()
-    body: dict[str, Any] = {"sessions": [session_2021(r, now) for r in records[:page_size]]}
+    # A Stopping session reads as Stopped here, and lists show only active sessions; paging
+    # still counts it, so a page may come out short (the SDK follows @nextLink regardless).
+    listed = [r for r in records[:page_size] if r.status.as_2021().is_active]
+    body: dict[str, Any] = {"sessions": [session_2021(r, now) for r in listed]}
     if len(records) > page_size:
         last = records[page_size - 1]
         token = _encode_skip_token(last.created_at, last.id)
