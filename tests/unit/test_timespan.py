@@ -21,7 +21,9 @@ def test_parses_dotnet_timespans(text: str, expected: timedelta) -> None:
     assert parse_timespan(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "abc", "-1:0:0", "24:00:00", "1:60:00", "1.2.3", "4", 240, "\u0664:0:0"])
+@pytest.mark.parametrize(
+    "text", ["", "abc", "-1:0:0", "24:00:00", "1:60:00", "1.2.3", "4", 240, "\u0664:0:0"]
+)
 def test_rejects_what_is_not_a_timespan(text: object) -> None:
     with pytest.raises(BadRequest):
         parse_timespan(text)
