@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import ssl
 from pathlib import Path
 
 import httpx
@@ -28,7 +29,7 @@ def test_self_signed_https_serves_the_token_route(tmp_path: Path) -> None:
             response = httpx.get(
                 f"{url}/accounts/{account_id}/token",
                 headers={"Authorization": f"Bearer {account_id}:{key}"},
-                verify=str(certificate),
+                verify=ssl.create_default_context(cafile=str(certificate)),
             )
             assert response.status_code == 200
         with pytest.raises(httpx.ConnectError):
