@@ -9,17 +9,18 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from renderhub.sizes import SessionSize
 from renderhub.status import SessionStatus
 from renderhub.store.accounts import AccountStore
-from renderhub.store.database import migrate, open_engine
+from renderhub.store.database import migrate, open_engine, open_reader
 from renderhub.store.records import SessionRecord
 from renderhub.store.sessions import InsertOutcome, SessionStore
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+_READERS: dict[int, Engine | None] = {}
 
 
 async def _postgres_database() -> str | None:
@@ -48,8 +49,12 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     engine = open_engine(url)
     await migrate(engine)
     await migrate(engine)  # a second run is a no-op
+    reader = open_reader(url)
+    _READERS[id(engine)] = reader  # SessionStore reads through it, as the app does
     yield engine
     await engine.dispose()
+    if reader is not None:
+        reader.dispose()
     if request.param == "postgresql":
         await _drop_database(url.rsplit("/", 1)[1])
 
@@ -78,12 +83,16 @@ def _session(
     )
 
 
+def _store(engine: AsyncEngine) -> SessionStore:
+    return SessionStore(engine, _READERS[id(engine)])
+
+
 async def _account(engine: AsyncEngine) -> str:
     return (await AccountStore(engine).create(now=1000.0)).id
 
 
 async def test_insert_respects_capacity_and_identity(engine: AsyncEngine) -> None:
-    store, account_id = SessionStore(engine), await _account(engine)
+    store, account_id = _store(engine), await _account(engine)
     assert await store.insert(_session(account_id, "a"), capacity=2) is InsertOutcome.INSERTED
     assert await store.insert(_session(account_id, "a"), capacity=2) is InsertOutcome.EXISTS
     assert await store.insert(_session(account_id, "b"), capacity=2) is InsertOutcome.INSERTED
@@ -98,7 +107,7 @@ async def test_insert_respects_capacity_and_identity(engine: AsyncEngine) -> Non
 
 async def test_each_transition_is_won_once(engine: AsyncEngine) -> None:
     """Two replicas racing to expire the same session: exactly one wins."""
-    store, account_id = SessionStore(engine), await _account(engine)
+    store, account_id = _store(engine), await _account(engine)
     await store.insert(_session(account_id, "race"), capacity=10)
     assert await store.mark_ready(account_id, "race", now=2000.0)
     ready = await store.get(account_id, "race")
@@ -115,7 +124,7 @@ async def test_each_transition_is_won_once(engine: AsyncEngine) -> None:
 
 
 async def test_extend_only_grows_and_moves_the_deadline(engine: AsyncEngine) -> None:
-    store, account_id = SessionStore(engine), await _account(engine)
+    store, account_id = _store(engine), await _account(engine)
     await store.insert(_session(account_id, "grow"), capacity=10)
     assert await store.extend(account_id, "grow", 900)  # while Starting: no deadline yet
     assert (await store.get(account_id, "grow")).lease_deadline is None
@@ -127,7 +136,7 @@ async def test_extend_only_grows_and_moves_the_deadline(engine: AsyncEngine) -> 
 
 
 async def test_keyset_listing_and_purge(engine: AsyncEngine) -> None:
-    store, account_id = SessionStore(engine), await _account(engine)
+    store, account_id = _store(engine), await _account(engine)
     for index in range(5):
         record = _session(account_id, f"s{index}")
         await store.insert(record, capacity=10)

@@ -26,7 +26,7 @@ from renderhub.sessions.service import SessionService
 from renderhub.sessions.tasks import TaskOwner
 from renderhub.settings import Settings
 from renderhub.store.accounts import AccountStore
-from renderhub.store.database import migrate, open_engine
+from renderhub.store.database import migrate, open_engine, open_reader
 from renderhub.store.sessions import SessionStore
 from renderhub.tokens import TokenIssuer, TokenVerifier, load_or_create_signing_key
 
@@ -49,10 +49,13 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = open_engine(settings.database)
         await migrate(engine)
+        reader = open_reader(settings.database)
         signing_key = load_or_create_signing_key(settings.signing_key_path)
         chosen_backend = backend or load_backend(settings)
         tasks = TaskOwner()
-        service = SessionService(SessionStore(engine), chosen_backend, settings, clock, tasks)
+        service = SessionService(
+            SessionStore(engine, reader), chosen_backend, settings, clock, tasks
+        )
         scheduler = Scheduler(service)
         service.wake_scheduler = scheduler.wake
         app.state.context = ApiContext(
@@ -71,6 +74,8 @@ def create_app(
             await tasks.aclose()
             await chosen_backend.aclose()
             await engine.dispose()
+            if reader is not None:
+                reader.dispose()
 
     return Starlette(
         routes=[

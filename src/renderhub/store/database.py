@@ -7,7 +7,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -21,6 +21,27 @@ def open_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def open_reader(url: str) -> Engine | None:
+    """For a SQLite store, a synchronous engine for reads made on the event loop; else None.
+
+    Through aiosqlite every read hops to a worker thread and back several times, which cost
+    ~400 µs of a ~700 µs GET. In WAL mode a reader never waits for a writer and a keyed read
+    takes tens of µs, so running it on the loop is cheaper than the hand-offs. Writes stay on
+    the async engine (they may wait for the write lock)."""
+    if not url.startswith("sqlite+aiosqlite"):
+        return None
+    reader = create_engine(url.replace("sqlite+aiosqlite", "sqlite+pysqlite", 1))
+    event.listen(reader, "connect", _read_only_pragmas)
+    return reader
+
+
+def _read_only_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.execute("PRAGMA busy_timeout=2000")
+    cursor.close()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

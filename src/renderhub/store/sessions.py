@@ -7,7 +7,20 @@ from collections.abc import Iterable
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, tuple_, update
+from sqlalchemy import (
+    Engine,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -28,9 +41,18 @@ def _key(account_id: str, session_id: str) -> Any:
     return and_(sessions.c.account_id == account_id, sessions.c.id == session_id)
 
 
+_GET = select(sessions).where(
+    sessions.c.account_id == bindparam("account_id"), sessions.c.id == bindparam("session_id")
+)
+
+
 class SessionStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    """Sessions in the store. `reader`, where given (SQLite), serves reads on the event loop;
+    see renderhub.store.database.open_reader."""
+
+    def __init__(self, engine: AsyncEngine, reader: Engine | None = None) -> None:
         self._engine = engine
+        self._reader = reader
 
     async def insert(self, record: SessionRecord, capacity: int) -> InsertOutcome:
         """Insert the session only while fewer than `capacity` sessions of its size are active."""
@@ -60,11 +82,8 @@ class SessionStore:
         return InsertOutcome.INSERTED if result.rowcount == 1 else InsertOutcome.NO_CAPACITY
 
     async def get(self, account_id: str, session_id: str) -> SessionRecord | None:
-        async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(select(sessions).where(_key(account_id, session_id)))
-            ).first()
-        return SessionRecord.from_row(row) if row else None
+        rows = await self._rows(_GET, {"account_id": account_id, "session_id": session_id})
+        return SessionRecord.from_row(rows[0]) if rows else None
 
     async def list_active(
         self, account_id: str, limit: int | None = None, after: tuple[float, str] | None = None
@@ -109,8 +128,7 @@ class SessionStore:
         query = select(func.min(deadline)).where(
             sessions.c.status.in_([SessionStatus.READY.value, SessionStatus.STARTING.value])
         )
-        async with self._engine.connect() as connection:
-            value = (await connection.execute(query)).scalar_one_or_none()
+        value = (await self._rows(query))[0][0]
         return float(value) if value is not None else None
 
     async def transition(
@@ -194,9 +212,14 @@ class SessionStore:
         return int(result.rowcount)
 
     async def _fetch(self, query: Any) -> list[SessionRecord]:
+        return [SessionRecord.from_row(row) for row in await self._rows(query)]
+
+    async def _rows(self, query: Any, parameters: dict[str, Any] | None = None) -> list[Any]:
+        if self._reader is not None:
+            with self._reader.connect() as connection:
+                return list(connection.execute(query, parameters or {}))
         async with self._engine.connect() as connection:
-            rows = await connection.execute(query)
-        return [SessionRecord.from_row(row) for row in rows]
+            return list(await connection.execute(query, parameters or {}))
 
     async def _execute(self, statement: Any) -> bool:
         async with self._engine.begin() as connection:
