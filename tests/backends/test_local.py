@@ -1,0 +1,102 @@
+"""The local backend's process handling, on real processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from renderhub.backends.base import HostPhase, load_backend
+from renderhub.backends.local import PORT_RANGE, LocalBackend, _bind_port
+from renderhub.errors import ConfigurationError
+from tests.conftest import make_settings
+
+_STUBBORN = (
+    "import signal, sys, time\n"
+    "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "print('ready', flush=True)\n"
+    "time.sleep(120)\n"
+)
+
+
+def _stubborn_process() -> subprocess.Popen[bytes]:
+    """A process that ignores SIGTERM, in its own session like a host."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _STUBBORN], stdout=subprocess.PIPE, start_new_session=True
+    )
+    assert process.stdout is not None and process.stdout.readline() == b"ready\n"
+    return process
+
+
+def _state(pid: int) -> dict[str, object]:
+    return {
+        "pid": pid,
+        "createTime": psutil.Process(pid).create_time(),
+        "address": "127.0.0.1",
+        "port": 1,
+        "inspectorPort": 1,
+        "controlToken": "unused",
+    }
+
+
+async def test_stop_escalates_to_sigkill_when_sigterm_is_ignored(tmp_path: Path) -> None:
+    backend = LocalBackend(make_settings(tmp_path, stop_timeout_seconds=0.3))
+    process = _stubborn_process()
+    try:
+        started = time.monotonic()
+        await backend.stop(_state(process.pid))
+        assert process.wait(timeout=5) == -9
+        assert time.monotonic() - started < 3
+    finally:
+        process.kill()
+        await backend.aclose()
+
+
+async def test_a_host_that_is_not_our_child_is_polled_through_its_pid(tmp_path: Path) -> None:
+    backend = LocalBackend(make_settings(tmp_path))
+    process = _stubborn_process()
+    state = _state(process.pid)
+    try:
+        assert (await backend.poll(state)).phase is HostPhase.LOADING  # alive, no /health
+        process.kill()
+        process.wait()
+        health = await backend.poll(state)
+        assert health.phase is HostPhase.GONE
+        assert health.message == "The render host stopped unexpectedly (process gone)."
+        await backend.stop(state)  # stopping a host already gone is fine
+    finally:
+        await backend.aclose()
+
+
+async def test_a_reused_pid_is_not_mistaken_for_the_host(tmp_path: Path) -> None:
+    backend = LocalBackend(make_settings(tmp_path))
+    process = _stubborn_process()
+    state = {**_state(process.pid), "createTime": 1.0}  # another process's start time
+    try:
+        assert (await backend.poll(state)).phase is HostPhase.GONE
+        await backend.stop(state)
+        assert process.poll() is None, "stop must never signal a process that is not the host"
+    finally:
+        process.kill()
+        process.wait()
+        await backend.aclose()
+
+
+def test_ports_come_from_the_dynamic_range() -> None:
+    listeners = [_bind_port("127.0.0.1") for _ in range(5)]
+    try:
+        for listener in listeners:
+            assert PORT_RANGE[0] <= listener.getsockname()[1] <= PORT_RANGE[1]
+    finally:
+        for listener in listeners:
+            listener.close()
+
+
+def test_backends_are_found_by_entry_point(tmp_path: Path) -> None:
+    assert isinstance(load_backend(make_settings(tmp_path)), LocalBackend)
+    with pytest.raises(ConfigurationError, match="Unknown backend 'nowhere'; installed: local"):
+        load_backend(make_settings(tmp_path, backend="nowhere"))
