@@ -73,8 +73,10 @@ class Backend(Protocol):
         """Move the host's own hard deadline (epoch seconds); best effort."""
         ...
 
-    async def stop(self, state: BackendState) -> None:
-        """Stop the host: gracefully, then forcefully. Safe to call on a host already gone."""
+    async def stop(self, state: BackendState, reason: str | None = None) -> None:
+        """Stop the host: gracefully, then forcefully. Safe to call on a host already gone.
+
+        `reason` is what the host tells its connected client before it closes."""
         ...
 
     async def aclose(self) -> None:

@@ -148,21 +148,27 @@ class LocalBackend:
         return HostHealth(HostPhase.LOADING)
 
     async def set_deadline(self, state: BackendState, deadline: float) -> None:
+        await self._post_control(state, "/control/deadline", {"deadline": deadline})
+
+    async def _post_control(self, state: BackendState, path: str, body: dict[str, object]) -> None:
+        """An order to the host over its control endpoint; best effort, never raises."""
         try:
             response = await self._http.post(
-                _url(state, "/control/deadline"),
-                json={"deadline": deadline},
+                _url(state, path),
+                json=body,
                 headers={"Authorization": f"Bearer {state['controlToken']}"},
             )
             response.raise_for_status()
         except httpx.HTTPError as exc:
-            log.warning("could not move the deadline of host pid %s: %s", state.get("pid"), exc)
+            log.warning("host pid %s did not take %s: %s", state.get("pid"), path, exc)
 
-    async def stop(self, state: BackendState) -> None:
+    async def stop(self, state: BackendState, reason: str | None = None) -> None:
         pid = int(state["pid"])
         if self._exit_status(state) is not None:
             self._children.pop(pid, None)
             return
+        if reason:
+            await self._post_control(state, "/control/shutdown", {"reason": reason})
         for sig, wait in (
             (signal.SIGTERM, self._settings.stop_timeout_seconds),
             (signal.SIGKILL, 5.0),

@@ -202,7 +202,7 @@ class SessionService:
             teraflops=started.teraflops,
         )
         if not attached:  # stopped (or failed) while the host was launched
-            await self.backend.stop(started.state)
+            await self.backend.stop(started.state, "The session ended before it was ready.")
             return None
         return started.state
 
@@ -258,10 +258,10 @@ class SessionService:
         )
         if failed:
             log.warning("session %s failed: %s", record.id, message)
-            await self._stop_host(record.account_id, record.id)
+            await self._stop_host(record.account_id, record.id, message)
 
     async def _finish_stop(self, record: SessionRecord) -> None:
-        await self._stop_host(record.account_id, record.id)
+        await self._stop_host(record.account_id, record.id, "The session was stopped.")
         await self.store.transition(record.account_id, record.id, SessionStatus.STOPPED)
         log.info("session %s stopped", record.id)
 
@@ -278,7 +278,8 @@ class SessionService:
         )
         if expired:
             log.info("session %s expired", record.id)
-            self.tasks.spawn(self._stop_host(record.account_id, record.id))
+            reason = f"The session's lease of {lease} ran out."
+            self.tasks.spawn(self._stop_host(record.account_id, record.id, reason))
 
     async def time_out_start(self, record: SessionRecord) -> None:
         timeout = self.settings.start_timeout_seconds
@@ -294,12 +295,12 @@ class SessionService:
         if health.phase in (HostPhase.GONE, HostPhase.FAILED):
             await self._fail(record, "HostFailed", health.message or "The render host died.")
 
-    async def _stop_host(self, account_id: str, session_id: str) -> None:
+    async def _stop_host(self, account_id: str, session_id: str, reason: str) -> None:
         record = await self.store.get(account_id, session_id)
         if record is None or record.backend_state is None:
             return
         try:
-            await self.backend.stop(record.backend_state)
+            await self.backend.stop(record.backend_state, reason)
         except BackendError as exc:
             log.error("could not stop the host of session %s: %s", session_id, exc.message)
 
