@@ -239,8 +239,12 @@ class SessionService:
             record.account_id, record.id, now, message=message, polygons=polygons
         ):
             return
-        log.info("session %s ready", record.id)
         ready = await self.store.get(record.account_id, record.id)
+        if ready is not None and ready.hostname:
+            log.info(
+                "session %s ready; viewer: http://%s:%s/viewer#token=<access token>",
+                record.id, ready.hostname, ready.handshake_port,
+            )  # fmt: skip
         if ready is not None:
             await self._send_deadline(ready)
         self.wake_scheduler()

@@ -16,6 +16,7 @@
   const stats = {
     state: "connecting", framesDecoded: 0, fps: 0, rttMs: null, latenciesMs: [],
     lastMarker: null, hello: null, bye: null, errors: [], firstFrameMs: null,
+    offerSentMs: null, offerToFirstFrameMs: null,
   };
   const started = performance.now();
   let channel = null;
@@ -71,6 +72,7 @@
     };
     await peer.setLocalDescription(await peer.createOffer());
     await iceGatheringComplete(peer);
+    stats.offerSentMs = performance.now() - started;
     const response = await fetch("webrtc/offer", {
       method: "POST",
       headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
@@ -152,7 +154,10 @@
   function onFrame(now) {
     stats.framesDecoded += 1;
     framesThisSecond += 1;
-    if (stats.firstFrameMs === null) stats.firstFrameMs = now - started;
+    if (stats.firstFrameMs === null) {
+      stats.firstFrameMs = now - started;
+      if (stats.offerSentMs !== null) stats.offerToFirstFrameMs = stats.firstFrameMs - stats.offerSentMs;
+    }
     if (measuring && video.videoWidth) {
       const marker = readMarker();
       stats.lastMarker = marker;
