@@ -1,0 +1,112 @@
+"""Errors the client raises, each parsed from the service's error body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class ClientError(Exception):
+    """Base class. `message` is one sentence for a person; `code` is the service's error code."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        correlation_vector: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.correlation_vector = correlation_vector
+
+
+class BadRequest(ClientError):
+    """The service refused the request as malformed (400, 422)."""
+
+
+class Unauthorized(ClientError):
+    """Wrong account id or key, or a token the service does not accept (401, 403)."""
+
+
+class NotFound(ClientError):
+    """No such session in this account (404)."""
+
+
+class Conflict(ClientError):
+    """The session exists with other settings, or its state does not allow this (409)."""
+
+
+class QuotaExceeded(ClientError):
+    """Too many requests, or every server of the size is in use (429)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(ClientError):
+    """The service failed (5xx)."""
+
+
+class ConnectionFailed(ClientError):
+    """The service could not be reached."""
+
+
+class SessionFailed(ClientError):
+    """A session ended in Error (or otherwise) while waiting for it to become Ready."""
+
+
+class WaitTimedOut(ClientError):
+    """A session did not become Ready in the given time."""
+
+
+_BY_STATUS: dict[int, type[ClientError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Unauthorized,
+    404: NotFound,
+    409: Conflict,
+    413: BadRequest,
+    422: BadRequest,
+    429: QuotaExceeded,
+}
+
+
+def error_from_response(response: httpx.Response) -> ClientError:
+    """The typed error for a failed response, with the service's own message."""
+    code, message = _error_body(response)
+    kind = _BY_STATUS.get(
+        response.status_code, ServerError if response.status_code >= 500 else ClientError
+    )
+    details = {
+        "status": response.status_code,
+        "code": code,
+        "correlation_vector": response.headers.get("MS-CV"),
+    }
+    if kind is QuotaExceeded:
+        return QuotaExceeded(message, retry_after=retry_after(response), **details)
+    return kind(message, **details)
+
+
+def _error_body(response: httpx.Response) -> tuple[str | None, str]:
+    fallback = f"The service answered {response.status_code} {response.reason_phrase}."
+    try:
+        error = response.json().get("error") or {}
+    except (ValueError, AttributeError):
+        return None, fallback
+    message = error.get("message") if isinstance(error, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code, message if isinstance(message, str) and message else fallback
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
