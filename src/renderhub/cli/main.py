@@ -10,6 +10,7 @@ _SUBCOMMANDS = {
     "serve": ("renderhub.cli.serve", "serve"),
     "account": ("renderhub.cli.accounts", "account"),
     "host": ("renderhub.host.command", "host"),
+    "session": ("renderhub.cli.sessions", "session"),
 }
 
 
