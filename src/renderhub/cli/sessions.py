@@ -31,7 +31,12 @@ from renderhub.client import (
     Unauthorized,
     WaitTimedOut,
 )
-from renderhub.client.config import ConfigError, load_client_settings, parse_lease
+from renderhub.client.config import (
+    ClientSettings,
+    ConfigError,
+    load_client_settings,
+    parse_lease,
+)
 from renderhub.timespan import format_timespan
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -107,14 +112,9 @@ def connection_options(command: F) -> F:
     return command
 
 
-def _client(options: dict[str, Any]) -> tuple[RenderHubClient, dict[str, Any]]:
-    flags = {
-        "endpoint": options.pop("endpoint"),
-        "account_id": options.pop("account_id"),
-        "account_key": options.pop("account_key"),
-        "region": options.pop("region"),
-        "ca_bundle": options.pop("ca_bundle"),
-    }
+def _client(options: dict[str, Any]) -> tuple[RenderHubClient, ClientSettings]:
+    """The client for the connection options (taken out of `options`), and the settings."""
+    flags = {name: options.pop(name) for name in _CONNECTION_FLAGS}
     settings = load_client_settings(
         flags, config_path=options.pop("config_path"), arrconfig_path=options.pop("arrconfig_path")
     )
@@ -126,7 +126,10 @@ def _client(options: dict[str, Any]) -> tuple[RenderHubClient, dict[str, Any]]:
         api_version=options.pop("api_version"),
         verify=_verify(settings.ca_bundle),
     )
-    return client, {"size": settings.size, "lease": settings.lease, **options}
+    return client, settings
+
+
+_CONNECTION_FLAGS = ("endpoint", "account_id", "account_key", "region", "ca_bundle")
 
 
 def _verify(ca_bundle: str | None) -> Any:
@@ -188,17 +191,17 @@ def session() -> None:
 def start(**options: Any) -> None:
     """Start a session."""
     with one_sentence_errors():
-        client, values = _client(options)
+        client, settings = _client(options)
         with client:
             created = client.create_session(
-                values["session_id"],
-                size=values["size"] if options["size"] is None else options["size"],
-                lease=values["lease"] if options["lease"] is None else options["lease"],
-                models=list(values["models"]),
+                options["session_id"],
+                size=options["size"] or settings.size,
+                lease=options["lease"] or settings.lease,
+                models=list(options["models"]),
             )
-            if values["wait"]:
-                created = _wait(client, created.id, values["timeout"], values["output"])
-            _print_session(created, values["output"], client.auth.token)
+            if options["wait"]:
+                created = _wait(client, created.id, options["timeout"], options["output"])
+            _print_session(created, options["output"], client.auth.token)
 
 
 def _wait(client: RenderHubClient, session_id: str, timeout: float, output: str) -> Session:
@@ -222,10 +225,10 @@ def _wait(client: RenderHubClient, session_id: str, timeout: float, output: str)
 def list_sessions(**options: Any) -> None:
     """List the active sessions."""
     with one_sentence_errors():
-        client, values = _client(options)
+        client, _ = _client(options)
         with client:
             sessions = list(client.list_sessions())
-    if values["output"] == "json":
+    if options["output"] == "json":
         click.echo(json.dumps([s.to_json() for s in sessions], indent=2))
         return
     table = Table("Session", "Status", "Size", "Lease", "Elapsed", "Host")
@@ -242,9 +245,9 @@ def list_sessions(**options: Any) -> None:
 def show(session_id: str, **options: Any) -> None:
     """Show one session."""
     with one_sentence_errors():
-        client, values = _client(options)
+        client, _ = _client(options)
         with client:
-            _print_session(client.get_session(session_id), values["output"], client.auth.token)
+            _print_session(client.get_session(session_id), options["output"], client.auth.token)
 
 
 @session.command()
@@ -257,9 +260,9 @@ def extend(session_id: str, **options: Any) -> None:
     """Extend a session's lease (a new total since it became Ready)."""
     lease = options.pop("lease")
     with one_sentence_errors():
-        client, values = _client(options)
+        client, _ = _client(options)
         with client:
-            _print_session(client.extend_session(session_id, lease), values["output"])
+            _print_session(client.extend_session(session_id, lease), options["output"])
 
 
 @session.command()
@@ -268,11 +271,11 @@ def extend(session_id: str, **options: Any) -> None:
 def stop(session_id: str, **options: Any) -> None:
     """Stop a session (irrevocable)."""
     with one_sentence_errors():
-        client, values = _client(options)
+        client, _ = _client(options)
         with client:
             client.stop_session(session_id)
             stopped = client.get_session(session_id)
-    if values["output"] == "json":
+    if options["output"] == "json":
         click.echo(json.dumps(stopped.to_json(), indent=2))
     else:
         click.echo(f"Session {session_id} is {stopped.status.value}.")
@@ -284,13 +287,13 @@ def stop(session_id: str, **options: Any) -> None:
 def open_viewer(session_id: str, **options: Any) -> None:
     """Open a Ready session's viewer in the browser (and print its URL)."""
     with one_sentence_errors():
-        client, values = _client(options)
+        client, _ = _client(options)
         with client:
             current = client.get_session(session_id)
             url = _viewer(current, client.auth.token)
     if url is None:
         raise command_failed(f"Session {session_id} is {current.status.value}; it has no viewer.")
-    if values["output"] == "json":
+    if options["output"] == "json":
         click.echo(json.dumps({"id": session_id, "viewerUrl": url}))
         return
     opened = webbrowser.open(url)
