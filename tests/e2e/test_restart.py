@@ -103,6 +103,14 @@ async def test_lease_that_ran_out_while_down_expires_on_restart(tmp_path: Path) 
     [overdue_pid] = host_pids("overdue")
     [dying_pid] = host_pids("dies")
     psutil.Process(dying_pid).kill()
+
+    async def killed() -> bool:
+        try:
+            return psutil.Process(dying_pid).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    await wait_for(killed, within=10)
     clock.advance(timedelta(minutes=2))
 
     async with running_control_plane(settings, clock) as second:
