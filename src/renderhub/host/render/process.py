@@ -1,0 +1,410 @@
+"""The host's side of the renderer process: a FrameSource for the host's asyncio loop.
+
+OpenGL holds the GIL while it draws, so rendering runs in a child process. Pixels come back
+through shared memory (two slots, see protocol.py), small messages over a Pipe whose end the
+event loop watches with add_reader: no thread per frame, and the loop never blocks on the
+renderer. Every wait has a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import mmap
+import multiprocessing
+import os
+import secrets
+import sys
+import time
+import types
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from multiprocessing.shared_memory import SharedMemory
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from renderhub.host.frames import Frame, FrameSource, View
+from renderhub.host.render import child
+from renderhub.host.render.camera import check_view
+from renderhub.host.render.errors import RendererError
+from renderhub.host.render.protocol import (
+    SEGMENT_BYTES,
+    SLOT_BYTES,
+    SLOTS,
+    Close,
+    Failed,
+    Ready,
+    Render,
+    Rendered,
+    SceneHeader,
+    Started,
+)
+from renderhub.host.render.scene_data import SceneData
+from renderhub.host.threads import in_daemon_thread
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 60.0
+RENDER_TIMEOUT_S = 30.0
+EXIT_GRACE_S = 2.0
+KILL_WAIT_S = 2.0
+
+
+class RendererProcess:
+    """Renders Views in a child process; implements frames.FrameSource.
+
+    Create it with `await RendererProcess.start(scene)`. `render()` calls run one at a time.
+    A Frame's pixels are a view into shared memory that stays valid until the render after
+    next: the previous frame can still be encoded while the next one renders."""
+
+    def __init__(
+        self,
+        process: BaseProcess,
+        conn: Connection,
+        memory: _FrameMemory,
+        render_timeout: float,
+    ) -> None:
+        """Use start(); this only wires up an already started process."""
+        self._process = process
+        self._conn = conn
+        self._memory = memory
+        buffer = memory.buf
+        assert buffer is not None
+        self._slots: list[np.ndarray] = [
+            np.frombuffer(buffer, dtype=np.uint8, count=SLOT_BYTES, offset=i * SLOT_BYTES)
+            for i in range(SLOTS)
+        ]
+        self._render_timeout = render_timeout
+        self._lock = asyncio.Lock()
+        self._info: dict[str, Any] = {}
+        self._sequence = 0
+        self._last_slot = SLOTS - 1
+        self._pid: int | None = None
+        self._exitcode: int | None = None
+        self._waiter: asyncio.Future[object] | None = None
+        self._sending: asyncio.Future[None] | None = None
+        self._reading_fd: int | None = None
+        self._closed = False
+        self._unlinked = False
+
+    @classmethod
+    async def start(
+        cls,
+        scene: SceneData,
+        *,
+        checkerboard: bool = False,
+        samples: int | None = None,
+        start_timeout: float = START_TIMEOUT_S,
+        render_timeout: float = RENDER_TIMEOUT_S,
+    ) -> RendererProcess:
+        """Start the renderer process, create its GL context and upload `scene` once.
+
+        `checkerboard`: draw a checkered box in the scene's bounds instead of the models.
+        `samples`: MSAA samples (None: 4 on a GPU, none on a software rasteriser).
+        Raises RendererError with the child's reason (e.g. "Could not create an OpenGL
+        context through EGL: ...") or when it does not get ready within `start_timeout`."""
+        began = time.perf_counter()
+        context = multiprocessing.get_context("spawn")
+        memory = _FrameMemory(create=True, size=SEGMENT_BYTES, name=_segment_name())
+        conn, child_conn = context.Pipe()
+        process = context.Process(
+            target=child.main,
+            args=(child_conn, memory.name, checkerboard, samples, os.getpid()),
+            name="renderhub-renderer",
+            daemon=True,
+        )
+        self = cls(process, conn, memory, render_timeout)
+        try:
+            try:
+                with _without_main_module():
+                    process.start()
+            finally:
+                child_conn.close()  # the child has its own copy now
+            self._pid = process.pid
+            await self._handshake(scene, start_timeout)
+        except BaseException:
+            await self.aclose()
+            raise
+        self._info["startup_ms"] = round((time.perf_counter() - began) * 1000.0, 1)
+        log.info(
+            "renderer ready in %.0f ms: %s (pid %s)",
+            self._info["startup_ms"],
+            self._info.get("renderer"),
+            self._pid,
+        )
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        """The renderer process's id (None before it started)."""
+        return self._pid
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def memory_name(self) -> str:
+        """The shared-memory segment's name. It is unlinked from /dev/shm as soon as the
+        renderer has attached, so nothing is left behind even when both processes are killed."""
+        return self._memory.name
+
+    def info(self) -> dict[str, Any]:
+        """{"renderer": GL_RENDERER, "vendor", "version", "gpu": bool, "samples": MSAA count,
+        "upload_ms", "startup_ms": spawn + context + scene upload}; empty before start."""
+        return dict(self._info)
+
+    async def render(self, view: View) -> Frame:
+        """Render `view`; ValueError for a View that cannot be rendered (see camera.check_view),
+        RendererError when the renderer failed, timed out, died or is closed."""
+        check_view(view)
+        async with self._lock:
+            self._check_open()
+            self._sequence += 1
+            sequence, slot = self._sequence, (self._last_slot + 1) % SLOTS
+            began = time.perf_counter()
+            self._send(Render(sequence, slot, view))
+            reply = await self._reply_to(sequence)
+            if isinstance(reply, Failed):
+                raise RendererError(reply.message)
+            self._last_slot = slot
+            size = view.width * view.height * 3
+            pixels = self._slots[slot][:size].reshape(view.height, view.width, 3)
+            round_trip = (time.perf_counter() - began) * 1000.0
+            return Frame(pixels, sequence, reply.render_ms, {"round_trip_ms": round_trip})
+
+    async def aclose(self) -> None:
+        """Tell the renderer to exit, wait briefly, then terminate or kill it; release the
+        shared memory. Safe to call twice; a render waiting at the time raises RendererError.
+        Frames handed out before stay readable (the mapping lives on until they are freed)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._abandon_waiter()
+        with contextlib.suppress(OSError, ValueError):
+            self._conn.send(Close())
+        await self._end_process()
+        await self._stop_sending()
+        self._conn.close()
+        self._slots = []
+        self._memory.close()
+        self._unlink_memory()
+
+    async def __aenter__(self) -> RendererProcess:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _handshake(self, scene: SceneData, within: float) -> None:
+        deadline = time.monotonic() + within
+        self._expect(await self._receive(deadline, "creating its OpenGL context"), Started)
+        # A thread, so that a large scene does not hold up the loop while the pipe drains.
+        self._sending = asyncio.ensure_future(in_daemon_thread(_send_scene, self._conn, scene))
+        try:
+            await asyncio.wait_for(asyncio.shield(self._sending), deadline - time.monotonic())
+        except TimeoutError:
+            await self.aclose()
+            raise RendererError(
+                "The renderer process did not take the scene in time; it was stopped."
+            ) from None
+        except OSError as exc:  # the renderer went away while reading: its reason follows
+            log.debug("sending the scene failed: %s", exc)
+        ready = self._expect(await self._receive(deadline, "uploading the scene"), Ready)
+        self._info = {**ready.info, "upload_ms": round(ready.upload_ms, 1)}
+        # Both processes have it mapped now: its name can go, so that nothing is left in
+        # /dev/shm however the two end (the pages live until both unmap them).
+        self._unlink_memory()
+
+    def _expect(self, message: object, kind: type[Any]) -> Any:
+        if isinstance(message, Failed):
+            raise RendererError(message.message)
+        if not isinstance(message, kind):
+            raise RendererError(f"The renderer process sent {type(message).__name__} unasked.")
+        return message
+
+    async def _reply_to(self, sequence: int) -> Rendered | Failed:
+        """The answer to request `sequence`, skipping answers to requests whose caller was
+        cancelled while it waited."""
+        deadline = time.monotonic() + self._render_timeout
+        while True:
+            message = await self._receive(deadline, "rendering")
+            if isinstance(message, Failed) and message.sequence is None:
+                raise RendererError(message.message)
+            if isinstance(message, Rendered | Failed) and message.sequence == sequence:
+                return message
+
+    async def _receive(self, deadline: float, doing: str) -> object:
+        """The next message from the renderer, waiting on the pipe's fd until `deadline`.
+        A renderer that does not answer in time, or dies, is ended (the protocol is out of
+        step with it from then on)."""
+        try:
+            return await self._receive_until(deadline)
+        except TimeoutError:
+            await self.aclose()
+            raise RendererError(
+                f"The renderer process did not answer in time while {doing}; it was stopped."
+            ) from None
+        except (EOFError, OSError):
+            await self.aclose()
+            raise RendererError(
+                f"The renderer process ended unexpectedly while {doing} "
+                f"(exit code {self._exitcode})."
+            ) from None
+
+    async def _receive_until(self, deadline: float) -> object:
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[object] = loop.create_future()
+        fd = self._conn.fileno()
+
+        def readable() -> None:
+            if waiter.done() or not self._conn.poll():
+                return
+            try:
+                waiter.set_result(self._conn.recv())
+            except (EOFError, OSError) as exc:
+                waiter.set_exception(exc)
+
+        self._waiter, self._reading_fd = waiter, fd
+        loop.add_reader(fd, readable)
+        try:
+            return await asyncio.wait_for(waiter, max(0.0, deadline - time.monotonic()))
+        finally:
+            self._stop_reading()
+            self._waiter = None
+
+    def _send(self, message: object) -> None:
+        try:
+            self._conn.send(message)
+        except OSError as exc:
+            raise RendererError("The renderer process is gone.") from exc
+
+    def _unlink_memory(self) -> None:
+        if not self._unlinked:
+            self._unlinked = True
+            with contextlib.suppress(FileNotFoundError):
+                self._memory.unlink()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RendererError("The renderer process is closed.")
+
+    def _abandon_waiter(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_exception(RendererError("The renderer process is closed."))
+        self._stop_reading()
+
+    def _stop_reading(self) -> None:
+        if self._reading_fd is not None:
+            asyncio.get_running_loop().remove_reader(self._reading_fd)
+            self._reading_fd = None
+
+    async def _stop_sending(self) -> None:
+        """Wait for the thread sending the scene (it fails at once once the child is gone)
+        before the pipe is closed under it."""
+        sending, self._sending = self._sending, None
+        if sending is None:
+            return
+        await asyncio.wait({sending}, timeout=KILL_WAIT_S)
+        if sending.done() and not sending.cancelled():
+            sending.exception()  # retrieved: a broken pipe here is expected, not news
+
+    async def _end_process(self) -> None:
+        process = self._process
+        if self._pid is None:
+            return
+        if not await _exited(process, EXIT_GRACE_S):
+            log.warning("renderer %s did not exit when asked; terminating it", process.pid)
+            process.terminate()
+            if not await _exited(process, KILL_WAIT_S):
+                process.kill()
+                await _exited(process, KILL_WAIT_S)
+        self._exitcode = process.exitcode
+        if self._exitcode is not None:
+            process.close()  # frees its sentinel fd
+
+
+class _FrameMemory(SharedMemory):
+    """Shared memory that may be closed while frames still view it: the mapping then stays
+    until the last such frame is freed (closing it would pull the pages from under them)."""
+
+    # SharedMemory's own attributes (CPython 3.8+), which close() below needs to reach.
+    _buf: memoryview | None
+    _mmap: mmap.mmap | None
+    _fd: int
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except BufferError:
+            # Frames still hold the buffer; drop our references and let them keep the mapping.
+            self._buf = None
+            self._mmap = None
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+
+async def _exited(process: BaseProcess, within: float) -> bool:
+    """Wait up to `within` seconds for `process` to end (its sentinel fd turns readable), and
+    reap it."""
+    if process.exitcode is None:
+        loop = asyncio.get_running_loop()
+        ended: asyncio.Future[None] = loop.create_future()
+
+        def on_end() -> None:
+            if not ended.done():
+                ended.set_result(None)
+
+        loop.add_reader(process.sentinel, on_end)
+        try:
+            await asyncio.wait_for(ended, within)
+        except TimeoutError:
+            return False
+        finally:
+            loop.remove_reader(process.sentinel)
+        process.join(within)  # returns at once: the sentinel is closed, the exit follows it
+    return process.exitcode is not None
+
+
+def _send_scene(conn: Connection, scene: SceneData) -> None:
+    """The scene, once: a small header, then each array's bytes without a pickled copy."""
+    bounds = None if scene.bounds is None else scene.bounds.tolist()
+    conn.send(SceneHeader(scene.vertices, len(scene.indices), bounds))
+    for array in (scene.positions, scene.normals, scene.colours, scene.indices):
+        conn.send_bytes(np.ascontiguousarray(array).data.cast("B"))
+
+
+@contextlib.contextmanager
+def _without_main_module() -> Iterator[None]:
+    """Start the child without the parent's __main__.
+
+    spawn re-runs the parent's main script in the child (unless it is a package's __main__,
+    as with `python -m renderhub`): a console script would import the host's whole stack, and
+    a script without an `if __name__ == "__main__"` guard would start itself again. The
+    renderer needs nothing from it, so the child is told there is none."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
+if TYPE_CHECKING:
+
+    def _is_a_frame_source(renderer: RendererProcess) -> FrameSource:
+        return renderer  # mypy checks RendererProcess against the FrameSource protocol
+
+
+def _segment_name() -> str:
+    return f"renderhub-{os.getpid()}-{secrets.token_hex(4)}"
