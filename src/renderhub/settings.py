@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     host_address: str | None = Field(
         None, description="Address hosts listen on and clients reach them at; default: --host."
     )
+    ice_servers: list[str] = Field(
+        default_factory=list,
+        description="STUN/TURN servers for hosts' WebRTC, e.g. turn:user:pass@turn.example:3478.",
+    )
     workers: int = Field(1, ge=1, le=64, description="API worker processes.")
     log_level: str = Field("info", description="debug, info, warning or error.")
 

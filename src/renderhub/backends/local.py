@@ -109,7 +109,12 @@ class LocalBackend:
             "--polygon-limit", str(spec.polygon_limit or 0),
             "--max-model-bytes", str(settings.max_model_bytes),
             "--fetch-timeout", str(settings.model_fetch_timeout_seconds),
+            "--account-id", spec.account_id,
+            # Only the address clients are told about: ICE stays on it (loopback by default).
+            "--ice-address", settings.advertised_host_address,
         ]  # fmt: skip
+        for server in settings.ice_servers:
+            command += ["--ice-server", server]
         public_key = public_key_path(settings.signing_key_path)
         if public_key.exists():
             command += ["--public-key", str(public_key)]

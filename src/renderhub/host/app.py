@@ -1,4 +1,5 @@
-"""The host's HTTP app: /health for the control plane, /control/* for its orders."""
+"""The host's HTTP app: /health and /control/* for the control plane; /webrtc/offer and
+/inspector.json for the client."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from renderhub.errors import (
     NotFound,
     RenderHubError,
 )
-from renderhub.host import control
+from renderhub.host import control, web
 from renderhub.host.state import HostState
+from renderhub.host.stream import routes as stream_routes
+from renderhub.host.stream.auth import ClientAuth
+from renderhub.host.stream.streamer import Streamer
 
 
 async def health(request: Request) -> JSONResponse:
@@ -53,10 +57,23 @@ def _from_http(request: Request, exc: HTTPException) -> RenderHubError:
     return error
 
 
-def build_app(state: HostState, control_token: str | None) -> Starlette:
-    """The Starlette app serving one host's state."""
+def build_app(
+    state: HostState,
+    control_token: str | None,
+    streamer: Streamer | None = None,
+    client_auth: ClientAuth | None = None,
+) -> Starlette:
+    """The Starlette app serving one host's state.
+
+    Without `client_auth` no client may connect; without `streamer`, one with the default
+    settings and no renderer yet."""
     app = Starlette(
-        routes=[Route("/health", health, methods=["GET"]), *control.routes],
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            *control.routes,
+            *stream_routes.routes,
+            *web.routes,
+        ],
         exception_handlers={
             RenderHubError: _on_error,
             HTTPException: _on_error,
@@ -65,4 +82,6 @@ def build_app(state: HostState, control_token: str | None) -> Starlette:
     )
     app.state.host = state
     app.state.control_token = control_token
+    app.state.streamer = streamer or Streamer(state)
+    app.state.client_auth = client_auth or ClientAuth(None, None)
     return app

@@ -20,6 +20,12 @@ from renderhub.host.config import (
     HostConfig,
 )
 from renderhub.host.listeners import bind_listener, inherited_listener
+from renderhub.host.stream.ice import (
+    IceServer,
+    IceServerError,
+    check_local_address,
+    parse_ice_server,
+)
 from renderhub.model_sources import ModelPolicy
 from renderhub.sizes import SessionSize
 
@@ -83,6 +89,28 @@ log = logging.getLogger("renderhub.host")
     help="The control plane's Ed25519 public key (PEM), to verify clients' access tokens.",
 )
 @click.option(
+    "--account-id",
+    metavar="ID",
+    help="The session's account: only its access tokens may connect a client.",
+)
+@click.option(
+    "--ice-server",
+    "ice_servers",
+    multiple=True,
+    metavar="URL",
+    help="A STUN/TURN server for WebRTC (repeat): stun:HOST[:PORT], "
+    "turn:USER:PASS@HOST[:PORT][?transport=udp|tcp], or JSON "
+    '{"urls": ..., "username": ..., "credential": ...}. Default: none (host candidates only).',
+)
+@click.option(
+    "--ice-address",
+    "ice_addresses",
+    multiple=True,
+    metavar="ADDR",
+    help="Offer WebRTC host candidates on this local address only (repeat). Default: every "
+    "address but loopback. 127.0.0.1 serves a browser on this machine over loopback.",
+)
+@click.option(
     "--listen-fd",
     "listen_fds",
     multiple=True,
@@ -103,17 +131,23 @@ def host(
     max_model_bytes: int,
     fetch_timeout: float,
     public_key: Path | None,
+    account_id: str | None,
+    ice_servers: tuple[str, ...],
+    ice_addresses: tuple[str, ...],
     listen_fds: tuple[int, ...],
     bind: str | None,
     port: int | None,
 ) -> None:
-    """Run the render host of one session: load its models and serve /health.
+    """Run the render host of one session: load its models, serve /health, and stream
+    them to one client over WebRTC (POST /webrtc/offer).
 
-    The control endpoints need `Authorization: Bearer $RENDERHUB_HOST_CONTROL_TOKEN`.
+    The control endpoints need `Authorization: Bearer $RENDERHUB_HOST_CONTROL_TOKEN`; a client
+    needs an access token of --account-id, verified with --public-key.
     """
     session_size = SessionSize(size)
     if public_key is not None:
         _check_public_key(public_key)
+    servers = _ice_servers(ice_servers)
     sockets = _listeners(listen_fds, bind, port)
     config = HostConfig(
         session_id=session_id,
@@ -125,6 +159,9 @@ def host(
         limits=FetchLimits(max_bytes=max_model_bytes, timeout_seconds=fetch_timeout),
         control_token=os.environ.pop(CONTROL_TOKEN_ENV, None) or None,
         public_key_path=public_key,
+        account_id=account_id,
+        ice_servers=servers,
+        ice_addresses=_ice_addresses(ice_addresses),
     )
     _run(config, sockets)
 
@@ -144,6 +181,20 @@ def _check_public_key(path: Path) -> None:
         raise click.BadParameter(
             f"{path} is not an Ed25519 public key in PEM form.", param_hint="'--public-key'"
         ) from exc
+
+
+def _ice_servers(values: tuple[str, ...]) -> tuple[IceServer, ...]:
+    try:
+        return tuple(parse_ice_server(value) for value in values)
+    except IceServerError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--ice-server'") from exc
+
+
+def _ice_addresses(values: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        return tuple(check_local_address(value) for value in values)
+    except IceServerError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--ice-address'") from exc
 
 
 def _listeners(fds: tuple[int, ...], bind: str | None, port: int | None) -> list[socket.socket]:
@@ -170,5 +221,9 @@ def _run(config: HostConfig, sockets: list[socket.socket]) -> None:
         config.deadline,
         f"{config.polygon_limit:,}" if config.polygon_limit is not None else "none",
     )
+    for server in config.ice_servers:
+        log.info("ICE server: %s", server.describe())
+    if config.ice_addresses:
+        log.info("ICE host candidates on: %s", ", ".join(config.ice_addresses))
     asyncio.run(serve_host(config, sockets))
     log.info("stopped")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from renderhub.host.stream.ice import IceServer
 from renderhub.model_sources import ModelPolicy
 from renderhub.sizes import SessionSize
 
@@ -31,3 +32,6 @@ class HostConfig:
     limits: FetchLimits
     control_token: str | None = None
     public_key_path: Path | None = None
+    account_id: str | None = None
+    ice_servers: tuple[IceServer, ...] = ()
+    ice_addresses: tuple[str, ...] = ()

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from renderhub.errors import BadRequest, Forbidden, Unauthorized
-from renderhub.host.state import HostState
+from renderhub.host.state import STOPPED, HostState
 
 log = logging.getLogger(__name__)
 
@@ -57,4 +57,39 @@ def _deadline_from(raw: bytes) -> float:
     return float(value)
 
 
-routes = [Route("/control/deadline", move_deadline, methods=["POST"])]
+MAX_REASON_CHARS = 1000
+
+
+async def shut_down(request: Request) -> JSONResponse:
+    """POST /control/shutdown {"reason": "..."}: say goodbye to the client and stop.
+
+    The reason (optional; default "The session was stopped.") is what the client is told.
+    Asking again changes nothing: the answer carries the reason that stands."""
+    state: HostState = request.app.state.host
+    require_control_token(request, request.app.state.control_token)
+    reason = state.stop.ask(_reason_from(await request.body()))
+    log.info("asked to shut down: %s", reason)
+    return JSONResponse({"status": "stopping", "reason": reason}, status_code=202)
+
+
+def _reason_from(raw: bytes) -> str:
+    if not raw.strip():
+        return STOPPED
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest('The body must be JSON: {"reason": "<for the client>"}.') from None
+    if not isinstance(body, dict) or set(body) - {"reason"}:
+        raise BadRequest('The body must be {"reason": "<for the client>"}.')
+    reason = body.get("reason", STOPPED)
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_CHARS:
+        raise BadRequest(
+            f"'reason' must be a non-empty string of at most {MAX_REASON_CHARS} characters."
+        )
+    return reason.strip()
+
+
+routes = [
+    Route("/control/deadline", move_deadline, methods=["POST"]),
+    Route("/control/shutdown", shut_down, methods=["POST"]),
+]

@@ -1,8 +1,9 @@
-"""What the host is doing (loading, ready, failed) and how /health reports it."""
+"""What the host is doing (loading, ready, failed; stopping) and how /health reports it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from renderhub.host.deadline import Deadline
@@ -18,6 +19,30 @@ class Phase(StrEnum):
 
 _HTTP_STATUS = {Phase.LOADING: 503, Phase.READY: 200, Phase.ERROR: 500}
 
+STOPPED = "The session was stopped."
+LEASE_RAN_OUT = "The session's lease ran out."
+
+
+class StopRequest:
+    """Why the host is to stop, once somebody has asked it to; the first reason wins."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self._asked = asyncio.Event()
+
+    def ask(self, reason: str) -> str:
+        """Ask the host to stop for `reason`; return the reason that stands."""
+        if self.reason is None:
+            self.reason = reason
+            self._asked.set()
+        return self.reason
+
+    async def wait(self) -> str:
+        """Return the reason once the host has been asked to stop."""
+        await self._asked.wait()
+        assert self.reason is not None
+        return self.reason
+
 
 @dataclass(slots=True)
 class HostState:
@@ -32,6 +57,7 @@ class HostState:
     scene: LoadedScene | None = None
     error: str | None = None
     load_seconds: float | None = None
+    stop: StopRequest = field(default_factory=StopRequest)
 
     def model_loaded(self) -> None:
         self.models_loaded += 1

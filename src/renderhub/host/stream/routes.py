@@ -1,0 +1,73 @@
+"""The client's endpoints: POST /webrtc/offer (signalling) and GET /inspector.json.
+
+Both need `Authorization: Bearer <access token>` of the session's account.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from renderhub.errors import BadRequest, PayloadTooLarge
+from renderhub.host.stream.auth import ClientAuth
+from renderhub.host.stream.inspector import inspect
+from renderhub.host.stream.streamer import Streamer
+
+MAX_OFFER_BYTES = 256 * 1024
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+async def offer(request: Request) -> JSONResponse:
+    """POST /webrtc/offer {"sdp": ..., "type": "offer"} -> {"sdp": ..., "type": "answer"}."""
+    _auth(request).check(request)
+    sdp = _offer_from(await _body(request))
+    streamer: Streamer = request.app.state.streamer
+    answer = await streamer.connect(sdp)
+    return JSONResponse({"sdp": answer, "type": "answer"}, headers=_NO_STORE)
+
+
+async def inspector(request: Request) -> JSONResponse:
+    """GET /inspector.json: the live figures of the stream."""
+    _auth(request).check(request)
+    return JSONResponse(inspect(request.app.state.streamer), headers=_NO_STORE)
+
+
+def _auth(request: Request) -> ClientAuth:
+    auth: ClientAuth = request.app.state.client_auth
+    return auth
+
+
+async def _body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_OFFER_BYTES:
+        raise PayloadTooLarge(f"An offer may be at most {MAX_OFFER_BYTES:,} bytes.")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_OFFER_BYTES:
+            raise PayloadTooLarge(f"An offer may be at most {MAX_OFFER_BYTES:,} bytes.")
+    return body
+
+
+def _offer_from(raw: bytes) -> str:
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest(
+            'The body must be JSON: {"sdp": "<offer SDP>", "type": "offer"}.'
+        ) from None
+    if not isinstance(body, dict) or body.get("type") != "offer":
+        raise BadRequest('The body must be {"sdp": "<offer SDP>", "type": "offer"}.')
+    sdp = body.get("sdp")
+    if not isinstance(sdp, str) or not sdp.strip():
+        raise BadRequest("'sdp' must be the offer's session description, as a string.")
+    return sdp
+
+
+routes = [
+    Route("/webrtc/offer", offer, methods=["POST"]),
+    Route("/inspector.json", inspector, methods=["GET"]),
+]

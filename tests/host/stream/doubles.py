@@ -1,0 +1,88 @@
+"""A FrameSource test double: a flat picture whose colour tells where the eye is, plus the
+View's marker blocks. Tests only; the product always renders through the real renderer."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from renderhub.host.frames import Frame, View
+
+BLOCK, BITS = 8, 16
+
+
+def eye_colour(view: View) -> tuple[int, int, int]:
+    """The colour the double paints for `view`: the eye's direction from the target, each
+    axis mapped from -1..1 to 0..255."""
+    offset = [e - t for e, t in zip(view.eye, view.target, strict=True)]
+    length = math.sqrt(sum(v * v for v in offset)) or 1.0
+    r, g, b = (round((v / length + 1) / 2 * 255) for v in offset)
+    return r, g, b
+
+
+def read_marker(pixels: np.ndarray) -> int:
+    """The 16-bit marker in the bottom-left corner (white = 1, most significant bit first)."""
+    row = pixels.shape[0] - BLOCK // 2
+    value = 0
+    for bit in range(BITS):
+        brightness = int(pixels[row, bit * BLOCK + BLOCK // 2].astype(int).sum())
+        value = value << 1 | (brightness > 3 * 127)
+    return value
+
+
+class Broken(Exception):
+    """Like the renderer's RendererError: `message` is one sentence for the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class PictureSource:
+    """Implements FrameSource; counts its renders and remembers the last View."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.broken: str | None = None  # set it to make every render fail with this message
+        self.renders = 0
+        self.last_view: View | None = None
+        self.closed = False
+        self._buffer: np.ndarray | None = None
+
+    async def render(self, view: View) -> Frame:
+        if self.closed:
+            raise RuntimeError("the source is closed")
+        if self.broken is not None:
+            raise Broken(self.broken)
+        started = time.perf_counter()
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        pixels = self._pixels(view.width, view.height)  # reused, like shared memory
+        pixels[:] = eye_colour(view)
+        if view.marker is not None:
+            self._draw_marker(pixels, view.marker)
+        self.renders += 1
+        self.last_view = view
+        return Frame(pixels, self.renders, (time.perf_counter() - started) * 1000)
+
+    def _pixels(self, width: int, height: int) -> np.ndarray:
+        if self._buffer is None or self._buffer.shape != (height, width, 3):
+            self._buffer = np.zeros((height, width, 3), dtype=np.uint8)
+        return self._buffer
+
+    @staticmethod
+    def _draw_marker(pixels: np.ndarray, marker: int) -> None:
+        bottom = pixels[-BLOCK:]
+        for bit in range(BITS):
+            on = marker >> (BITS - 1 - bit) & 1
+            bottom[:, bit * BLOCK : (bit + 1) * BLOCK] = 255 if on else 0
+
+    def info(self) -> dict[str, Any]:
+        return {"renderer": "test double", "gpu": False}
+
+    async def aclose(self) -> None:
+        self.closed = True
