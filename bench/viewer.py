@@ -50,6 +50,7 @@ def main() -> None:
         models = _make_models(data_dir / "models" / "bench", options.triangles)
         server = ServerProcess(data_dir, free_port())
         os.environ.setdefault("RENDERHUB_START_TIMEOUT_SECONDS", "120")
+        os.environ.setdefault("RENDERHUB_CAPACITY_PREMIUM", str(len(models) + 1))
         server.start()
         try:
             client = _client(server)
@@ -96,7 +97,11 @@ def _client(server: ServerProcess) -> httpx.Client:
 def _measure(client: httpx.Client, server: ServerProcess, model: str, options: Any) -> dict:
     session_id = re.sub(r"[^A-Za-z0-9_-]", "-", model)
     url = f"/accounts/{client.account_id}/sessions/{session_id}?{API}"  # type: ignore[attr-defined]
-    client.put(url, json={"maxLeaseTimeMinutes": 30, "size": "Premium", "models": [model]})
+    created = client.put(
+        url, json={"maxLeaseTimeMinutes": 30, "size": "Premium", "models": [model]}
+    )
+    if created.status_code != 201:
+        raise RuntimeError(f"creating the session failed: {created.text}")
     ready = _until_ready(client, url)
     base = f"http://{ready['hostname']}:{ready['handshakePort']}"
     token = client.token  # type: ignore[attr-defined]
@@ -114,8 +119,10 @@ def _measure(client: httpx.Client, server: ServerProcess, model: str, options: A
     finally:
         client.post(f"/accounts/{client.account_id}/sessions/{session_id}/:stop?{API}")  # type: ignore[attr-defined]
     return {
-        "model": model, "polygons": inspector.get("polygons"),
-        "renderer": inspector.get("renderer"), "fps": round(fps, 1),
+        "model": model, "polygons": (inspector.get("scene") or {}).get("polygons"),
+        "renderer": inspector.get("renderer"), "codec": (inspector.get("video") or {}).get("codec"),
+        "fps_decoded_in_browser": round(fps, 1),
+        "fps_sent_by_host": (inspector.get("video") or {}).get("fps"),
         "offer_to_first_frame_ms": round(first, 1),
         "input_to_video_ms": _summary(latencies), "inspector": inspector,
     }  # fmt: skip

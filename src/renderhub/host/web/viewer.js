@@ -60,7 +60,7 @@
     }
     const iceServers = params.get("ice") ? JSON.parse(params.get("ice")) : [];
     const peer = new RTCPeerConnection({ iceServers });
-    peer.addTransceiver("video", { direction: "recvonly" });
+    preferH264(peer.addTransceiver("video", { direction: "recvonly" }));
     channel = peer.createDataChannel("control");
     channel.onopen = onChannelOpen;
     channel.onmessage = (event) => onMessage(JSON.parse(event.data));
@@ -87,6 +87,19 @@
     }
     await peer.setRemoteDescription(answer);
     window.addEventListener("pagehide", () => peer.close());
+  }
+
+  // The host encodes H.264 fastest, and Chromium decodes it cheaply: ask for it first
+  // (constrained baseline, packetization mode 1, which the host's encoder produces).
+  function preferH264(transceiver) {
+    if (!transceiver.setCodecPreferences || !window.RTCRtpReceiver) return;
+    const codecs = RTCRtpReceiver.getCapabilities("video").codecs;
+    const rank = (codec) => {
+      if (codec.mimeType !== "video/H264") return 2;
+      const line = codec.sdpFmtpLine || "";
+      return line.includes("packetization-mode=1") && line.includes("profile-level-id=42e01f") ? 0 : 1;
+    };
+    transceiver.setCodecPreferences([...codecs].sort((a, b) => rank(a) - rank(b)));
   }
 
   function iceGatheringComplete(peer) {
