@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.browser import chromium  # noqa: E402
-from tests.e2e.server import ServerProcess, create_account, free_port  # noqa: E402
+from tests.e2e.server import ServerProcess, SignedIn, free_port, sign_in  # noqa: E402
 
 from renderhub import __version__  # noqa: E402
 from renderhub.samples.procedural import make_triangle_mesh  # noqa: E402
@@ -53,8 +53,8 @@ def main() -> None:
         os.environ.setdefault("RENDERHUB_CAPACITY_PREMIUM", str(len(models) + 1))
         server.start()
         try:
-            client = _client(server)
-            results = [_measure(client, server, name, options) for name in models]
+            signed_in = sign_in(server)
+            results = [_measure(signed_in, name, options) for name in models]
         finally:
             server.terminate()
     print(json.dumps({"benchmark": "renderhub-viewer", "machine": _machine(), "targets": TARGETS,
@@ -81,22 +81,10 @@ def _make_models(directory: Path, sizes: list[int]) -> list[str]:
     return names
 
 
-def _client(server: ServerProcess) -> httpx.Client:
-    account = create_account(server.data_dir)
-    account_id = account["accountId"]
-    token = httpx.get(
-        f"{server.url}/accounts/{account_id}/token",
-        headers={"Authorization": f"Bearer {account_id}:{account['primaryKey']}"},
-    ).json()["AccessToken"]
-    client = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
-    client.account_id = account_id  # type: ignore[attr-defined]
-    client.token = token  # type: ignore[attr-defined]
-    return client
-
-
-def _measure(client: httpx.Client, server: ServerProcess, model: str, options: Any) -> dict:
+def _measure(signed_in: SignedIn, model: str, options: Any) -> dict:
+    client = signed_in.client
     session_id = re.sub(r"[^A-Za-z0-9_-]", "-", model)
-    url = f"/accounts/{client.account_id}/sessions/{session_id}?{API}"  # type: ignore[attr-defined]
+    url = f"/accounts/{signed_in.account_id}/sessions/{session_id}?{API}"
     created = client.put(
         url, json={"maxLeaseTimeMinutes": 30, "size": "Premium", "models": [model]}
     )
@@ -104,7 +92,7 @@ def _measure(client: httpx.Client, server: ServerProcess, model: str, options: A
         raise RuntimeError(f"creating the session failed: {created.text}")
     ready = _until_ready(client, url)
     base = f"http://{ready['hostname']}:{ready['handshakePort']}"
-    token = client.token  # type: ignore[attr-defined]
+    token = signed_in.token
     try:
         with chromium() as browser:
             page = browser.new_page(viewport={"width": 1280, "height": 720})
@@ -117,7 +105,7 @@ def _measure(client: httpx.Client, server: ServerProcess, model: str, options: A
                 f"{base}/inspector.json", headers={"Authorization": f"Bearer {token}"}
             ).json()
     finally:
-        client.post(f"/accounts/{client.account_id}/sessions/{session_id}/:stop?{API}")  # type: ignore[attr-defined]
+        client.post(f"/accounts/{signed_in.account_id}/sessions/{session_id}/:stop?{API}")
     return {
         "model": model, "polygons": (inspector.get("scene") or {}).get("polygons"),
         "renderer": inspector.get("renderer"), "codec": (inspector.get("video") or {}).get("codec"),

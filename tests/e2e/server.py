@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -79,3 +80,22 @@ def create_account(data_dir: Path) -> dict[str, str]:
     assert result.returncode == 0, result.stderr
     account: dict[str, str] = json.loads(result.stdout)
     return account
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    account_id: str
+    token: str
+    client: httpx.Client  # sends the token with every request
+
+
+def sign_in(server: ServerProcess) -> SignedIn:
+    """A new account on the server's store, an access token from its STS, and a client."""
+    account = create_account(server.data_dir)
+    account_id = account["accountId"]
+    token = httpx.get(
+        f"{server.url}/Accounts/{account_id}/token",
+        headers={"Authorization": f"Bearer {account_id}:{account['primaryKey']}"},
+    ).json()["AccessToken"]
+    client = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
+    return SignedIn(account_id, token, client)

@@ -15,7 +15,7 @@ import pytest
 
 from renderhub.clock import ManualClock
 from tests.conftest import API, make_settings, running_control_plane, stop_all_hosts, wait_for
-from tests.e2e.server import ServerProcess, create_account, free_port
+from tests.e2e.server import ServerProcess, free_port, sign_in
 from tests.hosts import host_pids
 
 pytestmark = pytest.mark.e2e
@@ -53,13 +53,8 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 def test_sigkill_mid_session_loses_nothing(server: ServerProcess) -> None:
     server.start()
-    account = create_account(server.data_dir)
-    account_id = account["accountId"]
-    token = httpx.get(
-        f"{server.url}/Accounts/{account_id}/token",
-        headers={"Authorization": f"Bearer {account_id}:{account['primaryKey']}"},
-    ).json()["AccessToken"]
-    client = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
+    signed_in = sign_in(server)
+    account_id, client = signed_in.account_id, signed_in.client
     alive_url = f"/accounts/{account_id}/sessions/alive?{API}"
     body = {"maxLeaseTimeMinutes": 30, "size": "Standard", "models": ["samples/cube.glb"]}
     assert client.put(alive_url, json=body).status_code == 201

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import API
 from tests.e2e.browser import chromium, video_pixels, viewer_stats
-from tests.e2e.server import ServerProcess, create_account, free_port
+from tests.e2e.server import ServerProcess, free_port, sign_in
 
 pytestmark = [
     pytest.mark.e2e,
@@ -27,13 +27,8 @@ def session(tmp_path: Path) -> Iterator[tuple[httpx.Client, str, dict]]:
     server = ServerProcess(tmp_path / "data", free_port())
     server.start()
     try:
-        account = create_account(server.data_dir)
-        account_id = account["accountId"]
-        token = httpx.get(
-            f"{server.url}/accounts/{account_id}/token",
-            headers={"Authorization": f"Bearer {account_id}:{account['primaryKey']}"},
-        ).json()["AccessToken"]
-        client = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
+        signed_in = sign_in(server)
+        account_id, token, client = signed_in.account_id, signed_in.token, signed_in.client
         url = f"/accounts/{account_id}/sessions/viewed?{API}"
         body = {"maxLeaseTimeMinutes": 30, "size": "Standard", "models": ["samples/torus-knot.glb"]}
         assert client.put(url, json=body).status_code == 201
