@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import time
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from multiprocessing.shared_memory import SharedMemory
 from typing import TYPE_CHECKING
@@ -68,7 +70,7 @@ def _run(
     started = time.perf_counter()
     renderer = GlRenderer(scene, checkerboard=checkerboard, samples=samples, context=context)
     del scene
-    memory = SharedMemory(name=memory_name)
+    memory = _attach(memory_name)
     try:
         conn.send(Ready(renderer.info(), (time.perf_counter() - started) * 1000.0))
         _serve(conn, renderer, memory, parent)
@@ -91,6 +93,16 @@ def _receive_scene(conn: Connection) -> SceneData:
 
 def _array(conn: Connection, dtype: type, shape: tuple[int, ...]) -> np.ndarray:
     return np.frombuffer(conn.recv_bytes(), dtype=dtype).reshape(shape)
+
+
+def _attach(name: str) -> SharedMemory:
+    """Attach to the parent's segment. Before Python 3.13 attaching also registers it with the
+    resource tracker the two processes share, which then reports it "leaked" at exit although
+    the parent unlinked it; only its creator should track it."""
+    memory = SharedMemory(name=name)
+    if sys.version_info < (3, 13):
+        resource_tracker.unregister(memory._name, "shared_memory")  # type: ignore[attr-defined]
+    return memory
 
 
 def _serve(conn: Connection, renderer: GlRenderer, memory: SharedMemory, parent: int) -> None:
