@@ -208,7 +208,7 @@ class LocalBackend:
             if same and process.status() != psutil.STATUS_ZOMBIE:
                 return None
         except psutil.Error:
-            pass
+            pass  # no such process, or none we may look at: either way not our host
         return "process gone"
 
     async def aclose(self) -> None:
