@@ -37,8 +37,19 @@ def session(tmp_path: Path) -> Iterator[tuple[httpx.Client, str, dict]]:
             assert time.monotonic() < give_up, session
             time.sleep(0.05)
         yield client, token, {**session, "url": url, "accountId": account_id}
+        _stop_and_wait(client, account_id)
     finally:
         server.terminate()
+
+
+def _stop_and_wait(client: httpx.Client, account_id: str) -> None:
+    """Hosts outlive their control plane by design: stop the session before the server."""
+    client.post(f"/accounts/{account_id}/sessions/viewed/:stop?{API}")
+    properties = f"/v1/accounts/{account_id}/sessions/viewed/properties"
+    give_up = time.monotonic() + 15
+    while client.get(properties).json()["sessionStatus"] != "Stopped":
+        assert time.monotonic() < give_up, "the session did not stop"
+        time.sleep(0.05)
 
 
 def _wait(page, expression: str, seconds: float = 15) -> None:
