@@ -44,6 +44,8 @@ from typing import Any
 import httpx
 import psutil
 
+from figures import log, percentile, summary
+
 API_VERSION = "api-version=2021-01-01"
 SESSION_BODY = {"maxLeaseTimeMinutes": 10, "size": "Standard", "models": ["samples/cube.glb"]}
 TARGET = {"get_requests_per_second_min": 3000, "create_ready_median_seconds_max": 1.5}
@@ -51,34 +53,6 @@ SERVER_START_TIMEOUT_S = 60.0
 READY_TIMEOUT_S = 60.0
 GONE_TIMEOUT_S = 30.0
 SHUTDOWN_TIMEOUT_S = 10.0
-
-
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-# -- statistics ------------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """Linear-interpolated percentile (fraction in 0..1) of a non-empty sequence."""
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * fraction
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def summary(values: Sequence[float], digits: int = 4) -> dict[str, float] | None:
-    if not values:
-        return None
-    return {
-        "median": round(statistics.median(values), digits),
-        "p95": round(percentile(values, 0.95), digits),
-        "max": round(max(values), digits),
-        "min": round(min(values), digits),
-        "mean": round(statistics.fmean(values), digits),
-    }
 
 
 # -- the server under test -------------------------------------------------------------------
@@ -437,11 +411,11 @@ def cold_start_report(server: Server, results: list[ColdStart], interval: float)
         "model": SESSION_BODY["models"],
         "poll_interval_s": interval,
         "failures": sum(1 for r in results if r.ready_s is None or r.stop_to_host_gone_s is None),
-        "create_to_ready_s": summary(values("ready_s")),
-        "put_call_s": summary(values("put_s")),
-        "stop_call_s": summary(values("stop_call_s")),
-        "stop_to_gone_from_list_s": summary(values("stop_to_gone_s")),
-        "stop_to_host_gone_s": summary(values("stop_to_host_gone_s")),
+        "create_to_ready_s": summary(values("ready_s"), digits=4),
+        "put_call_s": summary(values("put_s"), digits=4),
+        "stop_call_s": summary(values("stop_call_s"), digits=4),
+        "stop_to_gone_from_list_s": summary(values("stop_to_gone_s"), digits=4),
+        "stop_to_host_gone_s": summary(values("stop_to_host_gone_s"), digits=4),
         "phases_median_s": {
             name: round(statistics.median([r.phases_s[name] for r in results if r.phases_s]), 4)
             for name in phase_names

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import psutil
 
+from figures import log, summary
 from renderhub.host.frames import View
 from renderhub.host.meshes import build_scene
 from renderhub.host.render import RendererProcess, SceneData, scene_data
@@ -42,30 +43,6 @@ from renderhub.samples.procedural import make_triangle_mesh
 TARGET = {"fps_at_100k_triangles_1280x720_min": 30.0}
 ORBIT_FRAMES = 120  # one turn around the scene every 120 frames
 WARMUP_FRAMES = 5
-
-
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """Linear-interpolated percentile (fraction in 0..1) of a non-empty sequence."""
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * fraction
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def summary(values: Sequence[float], digits: int = 2) -> dict[str, float] | None:
-    if not values:
-        return None
-    return {
-        "median": round(statistics.median(values), digits),
-        "p95": round(percentile(values, 0.95), digits),
-        "max": round(max(values), digits),
-        "min": round(min(values), digits),
-    }
 
 
 def make_scene(triangles: int) -> tuple[SceneData, float]:

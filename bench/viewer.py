@@ -15,7 +15,6 @@ import json
 import os
 import platform
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from tests.e2e.browser import chromium  # noqa: E402
 from tests.e2e.server import ServerProcess, SignedIn, free_port, sign_in  # noqa: E402
 
+from figures import summary  # noqa: E402
 from renderhub import __version__  # noqa: E402
 from renderhub.samples.procedural import make_triangle_mesh  # noqa: E402
 
@@ -112,7 +112,7 @@ def _measure(signed_in: SignedIn, model: str, options: Any) -> dict:
         "fps_decoded_in_browser": round(fps, 1),
         "fps_sent_by_host": (inspector.get("video") or {}).get("fps"),
         "offer_to_first_frame_ms": round(first, 1),
-        "input_to_video_ms": _summary(latencies), "inspector": inspector,
+        "input_to_video_ms": summary(latencies, digits=1), "inspector": inspector,
     }  # fmt: skip
 
 
@@ -146,18 +146,6 @@ def _latencies(page: Page, count: int) -> list[float]:
         time.sleep(0.25)  # one input at a time: each latency is measured on its own
     values: list[float] = page.evaluate("() => window.renderhubViewer.stats.latenciesMs")
     return values
-
-
-def _summary(values: list[float]) -> dict[str, float | int | None]:
-    if not values:
-        return {"count": 0, "median": None, "p95": None}
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {
-        "count": len(values),
-        "median": round(statistics.median(values), 1),
-        "p95": round(p95, 1),
-    }
 
 
 def _machine() -> dict[str, Any]:

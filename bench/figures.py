@@ -1,0 +1,36 @@
+"""What every bench here shares: progress lines on stderr, and summaries of timings."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+
+
+def log(message: str) -> None:
+    """A progress line on stderr (stdout carries only the JSON result)."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Linear-interpolated percentile (fraction in 0..1) of a non-empty sequence."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * fraction
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def summary(values: Sequence[float], digits: int = 2) -> dict[str, float | int] | None:
+    """Count, median, p95, min, max and mean of some timings; None when there are none."""
+    if not values:
+        return None
+    return {
+        "count": len(values),
+        "median": round(statistics.median(values), digits),
+        "p95": round(percentile(values, 0.95), digits),
+        "min": round(min(values), digits),
+        "max": round(max(values), digits),
+        "mean": round(statistics.fmean(values), digits),
+    }
