@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from renderhub.client import (
     ClientError,
@@ -231,7 +231,9 @@ def list_sessions(**options: Any) -> None:
     if options["output"] == "json":
         click.echo(json.dumps([s.to_json() for s in sessions], indent=2))
         return
-    table = Table("Session", "Status", "Size", "Lease", "Elapsed", "Host")
+    table = Table("Status", "Size", "Lease", "Elapsed", "Host")
+    # The id is what the next command needs: fold it in a narrow terminal, never cut it.
+    table.columns.insert(0, Column("Session", overflow="fold"))
     for item in sessions:
         host = f"{item.hostname}:{item.handshake_port}" if item.hostname else "-"
         table.add_row(item.id, item.status.value, item.size.value, format_timespan(item.max_lease),
