@@ -31,6 +31,22 @@ class HostSpec:
     models: list[str]
     deadline: float
     polygon_limit: int | None
+    # For hosts that do not share the control plane's disk (the `ray` backend): the control
+    # plane's token-verifying public key (PEM), and a credential with which the host fetches
+    # models named by a data-dir path from the control plane.
+    public_key_pem: str | None = None
+    model_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdleHostSpec:
+    """A warm-pool host: started before any session asks for it, idle until assigned."""
+
+    pool_id: str
+    size: SessionSize
+    deadline: float
+    polygon_limit: int | None
+    public_key_pem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +59,7 @@ class StartedHost:
 
 
 class HostPhase(StrEnum):
+    IDLE = "idle"  # a warm-pool host waiting to be assigned a session
     LOADING = "loading"
     READY = "ready"
     FAILED = "failed"
@@ -81,6 +98,21 @@ class Backend(Protocol):
 
     async def aclose(self) -> None:
         """Release the backend's own resources; hosts keep running."""
+        ...
+
+
+class PoolingBackend(Backend, Protocol):
+    """A backend that can keep hosts warm: started and idle (interpreter up, imports done, GL
+    context made) before any session asks, then assigned one session each."""
+
+    async def start_idle(self, spec: IdleHostSpec) -> StartedHost:
+        """Start an idle host; `poll` reports IDLE once it is warm."""
+        ...
+
+    async def assign(self, state: BackendState, spec: HostSpec) -> None:
+        """Give an idle host its session: it loads the models and then polls as any host.
+
+        Raises BackendError if the host is gone or was already assigned."""
         ...
 
 
