@@ -86,11 +86,11 @@ class ControlPlane:
 
     def refresh_token(self) -> None:
         """A fresh token, for tests that move the clock past a token's 24 hours."""
-        self.token = self.context.issuer.issue(self.account.id)
+        self.token = self.context.access.issue(self.account.id)
 
     async def new_account(self) -> tuple[NewAccount, str]:
-        account = await self.context.accounts.create(self.clock.now().timestamp())
-        return account, self.context.issuer.issue(account.id)
+        account = await self.context.access.create_account()
+        return account, self.context.access.issue(account.id)
 
     async def create(self, session_id: str, **body: Any) -> httpx.Response:
         payload = {"maxLeaseTimeMinutes": 10, "size": "Standard", **body}
@@ -131,14 +131,14 @@ async def running_control_plane(
             context: ApiContext = app.state.context
             if not run_scheduler:
                 await app.state.scheduler.reconcile()
-            account = await context.accounts.create(clock.now().timestamp())
+            account = await context.access.create_account()
             yield ControlPlane(
                 app=app,
                 client=client,
                 clock=clock,
                 settings=settings,
                 account=account,
-                token=context.issuer.issue(account.id),
+                token=context.access.issue(account.id),
             )
 
 

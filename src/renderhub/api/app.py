@@ -21,6 +21,7 @@ from renderhub.api.middleware import CorrelationMiddleware
 from renderhub.backends.base import Backend, load_backend
 from renderhub.clock import Clock, SystemClock
 from renderhub.errors import RenderHubError
+from renderhub.sessions.access import AccessService
 from renderhub.sessions.scheduler import Scheduler
 from renderhub.sessions.service import SessionService
 from renderhub.sessions.tasks import TaskOwner
@@ -61,8 +62,7 @@ def create_app(
         app.state.context = ApiContext(
             settings=settings,
             service=service,
-            accounts=AccountStore(engine),
-            issuer=TokenIssuer(signing_key, clock),
+            access=AccessService(AccountStore(engine), TokenIssuer(signing_key, clock), clock),
             verifier=TokenVerifier(signing_key.public_key(), clock),
         )
         app.state.scheduler = scheduler

@@ -8,17 +8,13 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from enum import Enum
 
 from renderhub.backends.base import Backend, HostPhase, HostSpec
 from renderhub.clock import Clock
-from renderhub.errors import (
-    BackendError,
-    CapacityExhausted,
-    Conflict,
-    NotFound,
-    RenderHubError,
-)
+from renderhub.errors import BackendError, NotFound
 from renderhub.sessions.requests import CreateSession
 from renderhub.sessions.tasks import TaskOwner
 from renderhub.settings import Settings
@@ -32,6 +28,32 @@ log = logging.getLogger(__name__)
 _FAST_POLL_SECONDS = 0.03
 _SLOW_POLL_SECONDS = 0.25
 _FAST_POLL_WINDOW = 3.0
+
+
+class CreateOutcome(Enum):
+    CREATED = "created"
+    SAME_EXISTS = "same-exists"  # the same id with the same settings: a client's retry
+    OTHER_EXISTS = "other-exists"  # the same id with other settings
+    NO_CAPACITY = "no-capacity"
+
+
+class ExtendOutcome(Enum):
+    EXTENDED = "extended"
+    NOT_LONGER = "not-longer"  # a lease can only grow
+    ENDED = "ended"  # the session has ended; its lease no longer changes
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    outcome: CreateOutcome
+    record: SessionRecord | None  # the new or existing session; None when there was no room
+    capacity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Extended:
+    outcome: ExtendOutcome
+    record: SessionRecord
 
 
 class SessionService:
@@ -58,11 +80,10 @@ class SessionService:
 
     async def create(
         self, account_id: str, request: CreateSession, *, idempotent: bool
-    ) -> tuple[SessionRecord, bool]:
-        """Create a session and start its host in the background.
-
-        Returns the session and whether it was created by this call. With `idempotent`, an
-        existing session with the same settings is returned as is (a client's retry)."""
+    ) -> Created:
+        """Create a session and start its host in the background. With `idempotent`, an
+        existing session with the same settings is reported as SAME_EXISTS (a client's retry);
+        without, any existing session of that id is OTHER_EXISTS."""
         now = self.now()
         record = SessionRecord(
             account_id=account_id,
@@ -77,33 +98,18 @@ class SessionService:
         )
         capacity = self.settings.capacity_for(request.size.value)
         outcome = await self.store.insert(record, capacity)
-        if outcome is InsertOutcome.EXISTS:
-            return await self._existing(account_id, request, idempotent), False
         if outcome is InsertOutcome.NO_CAPACITY:
-            raise CapacityExhausted(
-                f"All servers of the requested size ({request.size.value}) are in use "
-                f"({capacity} at most); stop a session or try again later."
-            )
+            return Created(CreateOutcome.NO_CAPACITY, None, capacity)
+        if outcome is InsertOutcome.EXISTS:
+            existing = await self.store.get(account_id, request.session_id)
+            same = existing is not None and _same_settings(existing, request)
+            if idempotent and same:
+                return Created(CreateOutcome.SAME_EXISTS, existing, capacity)
+            return Created(CreateOutcome.OTHER_EXISTS, existing, capacity)
         log.info("session %s created (%s)", request.session_id, request.size.value)
         self.watch_start(record)
         self.wake_scheduler()
-        return record, True
-
-    async def _existing(
-        self, account_id: str, request: CreateSession, idempotent: bool
-    ) -> SessionRecord:
-        existing = await self.store.get(account_id, request.session_id)
-        same = (
-            existing is not None
-            and existing.size == request.size
-            and existing.lease_seconds == request.lease_seconds
-            and existing.models == request.models
-        )
-        if idempotent and same and existing is not None:
-            return existing
-        raise Conflict(
-            f"A session with id {request.session_id!r} already exists with other settings."
-        )
+        return Created(CreateOutcome.CREATED, record, capacity)
 
     async def get(self, account_id: str, session_id: str) -> SessionRecord:
         record = await self.store.get(account_id, session_id)
@@ -111,31 +117,24 @@ class SessionService:
             raise NotFound(f"No session with id {session_id!r} exists in this account.")
         return record
 
-    async def extend(
-        self,
-        account_id: str,
-        session_id: str,
-        lease_seconds: int,
-        *,
-        not_longer: type[RenderHubError],
-        field: str,
-    ) -> SessionRecord:
+    async def list_active(
+        self, account_id: str, limit: int | None = None, after: tuple[float, str] | None = None
+    ) -> list[SessionRecord]:
+        """The account's active sessions, oldest first, keyset-paged after (created_at, id)."""
+        return await self.store.list_active(account_id, limit, after)
+
+    async def extend(self, account_id: str, session_id: str, lease_seconds: int) -> Extended:
         """Set a new total lease; it must be longer than the current one."""
         if await self.store.extend(account_id, session_id, lease_seconds):
             record = await self.get(account_id, session_id)
             if record.status is SessionStatus.READY and record.backend_state:
                 self.tasks.spawn(self._send_deadline(record))
             self.wake_scheduler()
-            return record
+            return Extended(ExtendOutcome.EXTENDED, record)
         record = await self.get(account_id, session_id)
         if record.status not in (SessionStatus.STARTING, SessionStatus.READY):
-            raise Conflict(f"The session is {record.status.value}; its lease cannot change.")
-        current = lease_text(record.lease_seconds)
-        raise not_longer(
-            f"The new lease must be longer than the current one ({current}); "
-            "a lease is a total since the session became Ready, and can only grow.",
-            target=field,
-        )
+            return Extended(ExtendOutcome.ENDED, record)
+        return Extended(ExtendOutcome.NOT_LONGER, record)
 
     async def stop(self, account_id: str, session_id: str) -> SessionRecord:
         """Stop a session (irrevocable). Stopping an ended session changes nothing."""
@@ -321,8 +320,34 @@ class SessionService:
         return self.settings.host_grace_seconds
 
 
+def _same_settings(existing: SessionRecord, request: CreateSession) -> bool:
+    return (
+        existing.size == request.size
+        and existing.lease_seconds == request.lease_seconds
+        and existing.models == request.models
+    )
+
+
 def lease_text(seconds: int) -> str:
     return format_timespan(timedelta(seconds=seconds))
+
+
+def no_capacity_message(created: Created, size: str) -> str:
+    return (
+        f"All servers of the requested size ({size}) are in use "
+        f"({created.capacity} at most); stop a session or try again later."
+    )
+
+
+def not_longer_message(record: SessionRecord) -> str:
+    return (
+        f"The new lease must be longer than the current one ({lease_text(record.lease_seconds)}); "
+        "a lease is a total since the session became Ready, and can only grow."
+    )
+
+
+def ended_message(record: SessionRecord) -> str:
+    return f"The session is {record.status.value}; its lease cannot change."
 
 
 def new_session_id() -> str:
