@@ -35,6 +35,15 @@ class Settings(BaseSettings):
     start_timeout_seconds: float = Field(300.0, gt=0, description="Starting longer -> Error.")
     host_grace_seconds: float = Field(60.0, ge=0, description="Host deadline past the lease.")
     health_interval_seconds: float = Field(5.0, gt=0, description="Liveness check of hosts.")
+    health_concurrency: int = Field(
+        64, ge=1, le=10_000, description="Hosts one replica checks at once."
+    )
+    claim_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="A replica's claim on its sessions' work lapses this long after its last "
+        "renewal; another replica then takes the work over.",
+    )
     stop_timeout_seconds: float = Field(10.0, gt=0, description="Graceful stop before a kill.")
     retention_days: float = Field(30.0, ge=0, description="Ended sessions stay readable.")
     standard_polygon_limit: int = Field(

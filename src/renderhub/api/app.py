@@ -28,8 +28,10 @@ from renderhub.sessions.tasks import TaskOwner
 from renderhub.settings import Settings
 from renderhub.store.accounts import AccountStore
 from renderhub.store.database import migrate, open_engine, open_reader
+from renderhub.store.keys import shared_signing_key
+from renderhub.store.replicas import ReplicaStore
 from renderhub.store.sessions import SessionStore
-from renderhub.tokens import TokenIssuer, TokenVerifier, load_or_create_signing_key
+from renderhub.tokens import TokenIssuer, TokenVerifier
 
 
 async def healthz(_request: Request) -> JSONResponse:
@@ -51,13 +53,15 @@ def create_app(
         engine = open_engine(settings.database)
         await migrate(engine)
         reader = open_reader(settings.database)
-        signing_key = load_or_create_signing_key(settings.signing_key_path)
+        signing_key = await shared_signing_key(
+            engine, settings.signing_key_path, clock.now().timestamp()
+        )
         chosen_backend = backend or load_backend(settings)
         tasks = TaskOwner()
         service = SessionService(
             SessionStore(engine, reader), chosen_backend, settings, clock, tasks
         )
-        scheduler = Scheduler(service)
+        scheduler = Scheduler(service, ReplicaStore(engine))
         service.wake_scheduler = scheduler.wake
         app.state.context = ApiContext(
             settings=settings,
@@ -72,6 +76,7 @@ def create_app(
             yield
         finally:
             await tasks.aclose()
+            await scheduler.resign()
             await chosen_backend.aclose()
             await engine.dispose()
             if reader is not None:

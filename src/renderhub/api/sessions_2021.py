@@ -109,9 +109,7 @@ async def update(request: Request) -> Response:
         )
     extended = await context.service.extend(account_id, session_id, minutes * 60)
     if extended.outcome is ExtendOutcome.NOT_LONGER:
-        raise UnprocessableEntity(
-            not_longer_message(extended.record), target="maxLeaseTimeMinutes"
-        )
+        raise UnprocessableEntity(not_longer_message(extended.record), target="maxLeaseTimeMinutes")
     if extended.outcome is ExtendOutcome.ENDED:
         raise Conflict(ended_message(extended.record))
     return JSONResponse(session_2021(extended.record, context.service.now()))

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
+from typing import Any
 
 from renderhub.backends.base import Backend, HostPhase, HostSpec
 from renderhub.clock import Clock
@@ -65,7 +66,9 @@ class SessionService:
         clock: Clock,
         tasks: TaskOwner,
         wake_scheduler: Callable[[], None] = lambda: None,
+        replica_id: str | None = None,
     ) -> None:
+        self.replica_id = replica_id or str(uuid.uuid4())
         self.store = store
         self.backend = backend
         self.settings = settings
@@ -76,11 +79,17 @@ class SessionService:
     def now(self) -> float:
         return self.clock.now().timestamp()
 
+    def claim(self) -> dict[str, Any]:
+        """Column values that make this replica the one doing a session's work for a while
+        (the scheduler renews its claims; see renderhub.sessions.scheduler)."""
+        return {
+            "claimed_by": self.replica_id,
+            "claimed_until": self.now() + self.settings.claim_seconds,
+        }
+
     # -- client operations -------------------------------------------------------------------
 
-    async def create(
-        self, account_id: str, request: CreateSession, *, idempotent: bool
-    ) -> Created:
+    async def create(self, account_id: str, request: CreateSession, *, idempotent: bool) -> Created:
         """Create a session and start its host in the background. With `idempotent`, an
         existing session with the same settings is reported as SAME_EXISTS (a client's retry);
         without, any existing session of that id is OTHER_EXISTS."""
@@ -95,6 +104,7 @@ class SessionService:
             created_at=now,
             start_deadline=now + self.settings.start_timeout_seconds,
             backend=self.backend.name,
+            **self.claim(),
         )
         capacity = self.settings.capacity_for(request.size.value)
         outcome = await self.store.insert(record, capacity)
@@ -139,7 +149,7 @@ class SessionService:
     async def stop(self, account_id: str, session_id: str) -> SessionRecord:
         """Stop a session (irrevocable). Stopping an ended session changes nothing."""
         stopped = await self.store.transition(
-            account_id, session_id, SessionStatus.STOPPING, ended_at=self.now()
+            account_id, session_id, SessionStatus.STOPPING, ended_at=self.now(), **self.claim()
         )
         record = await self.get(account_id, session_id)
         if stopped:
@@ -154,6 +164,21 @@ class SessionService:
 
     def watch_stop(self, record: SessionRecord) -> None:
         self.tasks.spawn(self._finish_stop(record), key=f"stop:{record.account_id}/{record.id}")
+
+    def watch_teardown(self, record: SessionRecord, reason: str) -> None:
+        """Stop the host of an ended session, then record that it is stopped."""
+        key = f"teardown:{record.account_id}/{record.id}"
+        self.tasks.spawn(self._teardown(record, reason), key=key)
+
+    def resume(self, record: SessionRecord) -> None:
+        """Carry on with the work of a session this replica has just claimed (after a restart,
+        or from a replica that died)."""
+        if record.status is SessionStatus.STARTING:
+            self.watch_start(record)
+        elif record.status is SessionStatus.STOPPING:
+            self.watch_stop(record)
+        elif record.status.is_terminal and record.host_stopped_at is None:
+            self.watch_teardown(record, record.message or "The session has ended.")
 
     async def _bring_up(self, record: SessionRecord) -> None:
         try:
@@ -258,31 +283,43 @@ class SessionService:
             ended_at=self.now(),
             message=message,
             error_code=code,
+            **self.claim(),
         )
         if failed:
             log.warning("session %s failed: %s", record.id, message)
-            await self._stop_host(record.account_id, record.id, message)
+            self.watch_teardown(record, message)
 
     async def _finish_stop(self, record: SessionRecord) -> None:
         await self._stop_host(record.account_id, record.id, "The session was stopped.")
-        await self.store.transition(record.account_id, record.id, SessionStatus.STOPPED)
+        await self.store.transition(
+            record.account_id,
+            record.id,
+            SessionStatus.STOPPED,
+            host_stopped_at=self.now(),
+            claimed_by=None,
+            claimed_until=None,
+        )
         log.info("session %s stopped", record.id)
+
+    async def _teardown(self, record: SessionRecord, reason: str) -> None:
+        await self._stop_host(record.account_id, record.id, reason)
+        await self.store.mark_host_stopped(record.account_id, record.id, self.now())
 
     async def expire(self, record: SessionRecord) -> None:
         """Ready -> Expired once the lease has run out; billing ends at the lease's end."""
-        lease = lease_text(record.lease_seconds)
+        reason = f"The session's lease of {lease_text(record.lease_seconds)} ran out."
         expired = await self.store.transition(
             record.account_id,
             record.id,
             SessionStatus.EXPIRED,
             sources={SessionStatus.READY},
             ended_at=record.lease_deadline,
-            message=f"The session's lease of {lease} ran out.",
+            message=reason,
+            **self.claim(),
         )
         if expired:
             log.info("session %s expired", record.id)
-            reason = f"The session's lease of {lease} ran out."
-            self.tasks.spawn(self._stop_host(record.account_id, record.id, reason))
+            self.watch_teardown(record, reason)
 
     async def time_out_start(self, record: SessionRecord) -> None:
         timeout = self.settings.start_timeout_seconds
@@ -302,6 +339,8 @@ class SessionService:
         record = await self.store.get(account_id, session_id)
         if record is None or record.backend_state is None:
             return
+        if record.claimed_by != self.replica_id:
+            return  # another replica has taken this session's work over: it stops the host
         try:
             await self.backend.stop(record.backend_state, reason)
         except BackendError as exc:

@@ -3,6 +3,7 @@ several control-plane replicas sharing a database never act twice on the same se
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable
 from enum import Enum
 from typing import Any
@@ -24,11 +25,26 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from renderhub.status import ACTIVE, SessionStatus, sources_of
+from renderhub.status import ACTIVE, TERMINAL, SessionStatus, sources_of
 from renderhub.store.records import SessionRecord
 from renderhub.store.schema import sessions
 
 _ACTIVE_VALUES = [status.value for status in ACTIVE]
+_TERMINAL_VALUES = [status.value for status in TERMINAL]
+# Work a replica must claim: a session not yet ended, or an ended one whose host still runs.
+_HAS_WORK = or_(
+    sessions.c.status.in_(_ACTIVE_VALUES),
+    and_(
+        sessions.c.status.in_(_TERMINAL_VALUES),
+        sessions.c.hostname.is_not(None),
+        sessions.c.host_stopped_at.is_(None),
+    ),
+)
+
+
+def _capacity_lock_key(size: str) -> int:
+    """A stable 32-bit key per size for PostgreSQL's advisory lock."""
+    return zlib.crc32(f"renderhub-capacity-{size}".encode()) & 0x7FFFFFFF
 
 
 class InsertOutcome(Enum):
@@ -76,6 +92,12 @@ class SessionStore:
         statement = insert(sessions).from_select(columns, source)
         try:
             async with self._engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    # Under READ COMMITTED, two replicas could each count the other's insert
+                    # out and both insert: admit one size's creates one at a time. (SQLite
+                    # holds its one write lock for the whole statement.)
+                    key = _capacity_lock_key(record.size.value)
+                    await connection.execute(select(func.pg_advisory_xact_lock(key)))
                 result = await connection.execute(statement)
         except IntegrityError:
             return InsertOutcome.EXISTS
@@ -192,6 +214,70 @@ class SessionStore:
                     else_=sessions.c.ready_at + lease_seconds,
                 ),
             )
+        )
+        return await self._execute(statement)
+
+    # -- claims: which replica does a session's work ----------------------------------------
+
+    async def renew_claims(self, replica_id: str, until: float) -> None:
+        statement = (
+            update(sessions)
+            .where(sessions.c.claimed_by == replica_id, _HAS_WORK)
+            .values(claimed_until=until)
+        )
+        async with self._engine.begin() as connection:
+            await connection.execute(statement)
+
+    async def claim_orphans(self, replica_id: str, now: float, until: float) -> list[SessionRecord]:
+        """Claim every session with work left whose claim is free or has lapsed; return them.
+
+        One conditional UPDATE: two replicas racing for a session cannot both win it (under
+        READ COMMITTED the loser re-checks the lapsed claim and finds it renewed)."""
+        statement = (
+            update(sessions)
+            .where(
+                _HAS_WORK,
+                or_(sessions.c.claimed_by.is_(None), sessions.c.claimed_until < now),
+            )
+            .values(claimed_by=replica_id, claimed_until=until)
+            .returning(*sessions.columns)
+        )
+        async with self._engine.begin() as connection:
+            rows = list(await connection.execute(statement))
+        return [SessionRecord.from_row(row) for row in rows]
+
+    async def release_claims(self, replica_ids: list[str]) -> int:
+        """Free the claims of replicas that are gone (or shutting down), for others to take."""
+        if not replica_ids:
+            return 0
+        statement = (
+            update(sessions)
+            .where(sessions.c.claimed_by.in_(replica_ids))
+            .values(claimed_by=None, claimed_until=None)
+        )
+        async with self._engine.begin() as connection:
+            result = await connection.execute(statement)
+        return int(result.rowcount)
+
+    async def holds(self, account_id: str, session_id: str, replica_id: str) -> bool:
+        """Whether `replica_id` still holds the session's claim (checked before acting)."""
+        query = select(sessions.c.claimed_by).where(_key(account_id, session_id))
+        rows = await self._rows(query)
+        return bool(rows) and rows[0][0] == replica_id
+
+    async def owned_ready(self, replica_id: str) -> list[SessionRecord]:
+        return await self._fetch(
+            select(sessions).where(
+                sessions.c.claimed_by == replica_id,
+                sessions.c.status == SessionStatus.READY.value,
+            )
+        )
+
+    async def mark_host_stopped(self, account_id: str, session_id: str, now: float) -> bool:
+        statement = (
+            update(sessions)
+            .where(_key(account_id, session_id), sessions.c.status.in_(_TERMINAL_VALUES))
+            .values(host_stopped_at=now, claimed_by=None, claimed_until=None)
         )
         return await self._execute(statement)
 
