@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,7 @@ from renderhub.sessions.scheduler import Scheduler
 from renderhub.settings import Settings
 from renderhub.status import SessionStatus
 from renderhub.store.accounts import NewAccount
+from tests.postgres import create_database, drop_database, postgres_server
 
 API = "api-version=2021-01-01"
 
@@ -177,3 +178,20 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.delenv(name, raising=False)
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """A PostgreSQL server for the whole run (the given one, or a throwaway one)."""
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+async def postgres_url(postgres_admin_url: str) -> AsyncIterator[str]:
+    """A fresh database for one test, dropped afterwards; its SQLAlchemy URL."""
+    url = await create_database(postgres_admin_url)
+    try:
+        yield url
+    finally:
+        await drop_database(postgres_admin_url, url)
