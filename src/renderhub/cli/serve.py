@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 import uvicorn
 
+from renderhub.backends.base import backend_factory
 from renderhub.cli.accounts import account_store
 from renderhub.cli.common import data_dir_option, load_settings
 from renderhub.errors import RenderHubError
@@ -56,7 +57,8 @@ def serve(
         allow_models=list(allow_models) or None,
         workers=workers,
     )
-    try:  # held (kept referenced) until the service ends
+    try:  # the lock is held (kept referenced) until the service ends
+        backend_factory(settings.backend)
         _single_replica_lock = hold_single_replica_lock(settings.database)
     except RenderHubError as exc:
         raise click.ClickException(exc.message) from exc
