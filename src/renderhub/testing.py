@@ -49,7 +49,7 @@ _ANY_ACCOUNT = "*"
 class Behaviour(StrEnum):
     """How a fake host behaves once started."""
 
-    READY = "ready"  # Ready at the first poll
+    READY = "ready"  # Ready at the first poll (with `message`, if any: over a limit, say)
     NEVER_READY = "never_ready"  # stays loading for ever (a start timeout)
     FAILS = "fails"  # polls FAILED with a message (a model that does not load)
     DIES = "dies"  # Ready, then GONE with a message after `polls` polls (or on kill)
@@ -187,6 +187,7 @@ class FakeBackend:
         self._journal_offset = 0
         self._world = _World()
         self._polls: Counter[str] = Counter()
+        self._used_ports: set[int] = set()
         # Every call, for assertions.
         self.starts: list[HostSpec] = []
         self.idle_starts: list[IdleHostSpec] = []
@@ -207,7 +208,8 @@ class FakeBackend:
         polygons: int | None = None,
         account_id: str | None = None,
     ) -> None:
-        """How the host of `session_id` (of any account, unless given) will behave."""
+        """How the host of `session_id` (of any account, unless given) behaves: from its start,
+        or from now on if it has started (a never-Ready host that finally loads, say)."""
         key = (account_id or _ANY_ACCOUNT, session_id)
         self._world.scripts[key] = Script(behaviour, message, polls, polygons)
 
@@ -236,7 +238,7 @@ class FakeBackend:
         if script.behaviour is Behaviour.LAUNCH_FAILS:
             self._emit(_event("launch-failed", spec.account_id, spec.session_id))
             raise BackendError(script.text or "The fake backend could not launch a host.")
-        state = _new_state(account=spec.account_id, session=spec.session_id)
+        state = self._new_state(account=spec.account_id, session=spec.session_id)
         state["script"] = script.to_json()
         self._emit(_event("start", spec.account_id, spec.session_id, state["host"]))
         return self._started(state)
@@ -245,7 +247,7 @@ class FakeBackend:
         if self.start_delay:
             await asyncio.sleep(self.start_delay)
         self.idle_starts.append(spec)
-        state = _new_state(pool=spec.pool_id)
+        state = self._new_state(pool=spec.pool_id)
         self._emit(_event("start-idle", None, None, state["host"], pool=spec.pool_id))
         return self._started(state)
 
@@ -292,7 +294,8 @@ class FakeBackend:
             self._world.gone[host] = message
             self._emit(_event("died", account, session, host, message=message))
             return HostHealth(HostPhase.GONE, message)
-        return HostHealth(HostPhase.READY, None, script.polygons)
+        ready_message = script.message if behaviour is Behaviour.READY else None
+        return HostHealth(HostPhase.READY, ready_message, script.polygons)
 
     async def set_deadline(self, state: BackendState, deadline: float) -> None:
         account, session = self._names(state)
@@ -318,13 +321,35 @@ class FakeBackend:
             assignment = self._world.assigned.get(str(state["host"]))
             if assignment is None:
                 return None
-            return assignment.account, assignment.session, assignment.script
-        script = Script.from_json(state.get("script") or {})
-        return str(state["account"]), str(state["session"]), script
+            account, session, script = assignment.account, assignment.session, assignment.script
+        else:
+            account, session = str(state["account"]), str(state["session"])
+            script = Script.from_json(state.get("script") or {})
+        # A script given after the start (a host that finishes loading, say) takes over.
+        return account, session, self._world.script_for(account, session) or script
 
     def _names(self, state: BackendState) -> tuple[str | None, str | None]:
         owner = self._owner(state)
         return (owner[0], owner[1]) if owner else (None, None)
+
+    def _new_state(self, **names: str) -> BackendState:
+        """A host's state: its id and ports that look real (not reused by this backend,
+        so two sessions do not share one), though nothing listens on them."""
+        ports = range(PORT_RANGE[0], PORT_RANGE[1] + 1)
+        if len(self._used_ports) > len(ports) // 2:
+            self._used_ports.clear()  # thousands of hosts: a reuse is harmless by now
+        while True:
+            handshake, inspector = random.sample(ports, 2)
+            if not self._used_ports.intersection((handshake, inspector)):
+                break
+        self._used_ports.update((handshake, inspector))
+        return {
+            "host": uuid.uuid4().hex,
+            "address": ADDRESS,
+            "port": handshake,
+            "inspectorPort": inspector,
+            **names,
+        }
 
     def _started(self, state: BackendState) -> StartedHost:
         return StartedHost(
@@ -349,17 +374,6 @@ class FakeBackend:
         events, self._journal_offset = _read_from(self.journal, self._journal_offset)
         for event in events:
             self._world.apply(event)
-
-
-def _new_state(**names: str) -> BackendState:
-    handshake, inspector = random.sample(range(PORT_RANGE[0], PORT_RANGE[1] + 1), 2)
-    return {
-        "host": uuid.uuid4().hex,
-        "address": ADDRESS,
-        "port": handshake,
-        "inspectorPort": inspector,
-        **names,
-    }
 
 
 def _event(
