@@ -13,6 +13,12 @@ Within one process a test holds the `FakeBackend` and scripts it directly. Acros
 deadline and assignment (one `write` with O_APPEND each, so lines never interleave), and reads
 the lines the others and the test wrote, so a host stopped by one replica is gone for all, and a
 test makes a host die with `journal_kill` or scripts a session with `journal_script`.
+
+Each journal line is a JSON object with `op`, `account`, `session`, `host` (the fake host's
+id), `pid` (of the process that wrote it) and `time` (epoch seconds); `op` is one of `start`,
+`start-idle`, `launch-failed`, `assign`, `deadline` (with `deadline`), `stop` (with `reason`),
+`died` (a DIES host reaching its last poll), and, written by tests, `kill` and `script`.
+`read_journal` returns them oldest first.
 """
 
 from __future__ import annotations
@@ -222,10 +228,6 @@ class FakeBackend:
     def polls(self, state: BackendState) -> int:
         """How many times this process polled the host of `state`."""
         return self._polls[str(state["host"])]
-
-    @property
-    def stopped_sessions(self) -> list[str | None]:
-        return [stop.session for stop in self.stops]
 
     # -- the backend contract --------------------------------------------------------------
 

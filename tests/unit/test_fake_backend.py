@@ -230,6 +230,19 @@ async def test_journal_kill_and_script_reach_a_backend_in_this_process(tmp_path:
     assert (health.phase, health.message) == (HostPhase.GONE, "Node lost.")
 
 
+async def test_kill_and_stop_go_through_the_journal_when_there_is_one(tmp_path: Path) -> None:
+    journal = tmp_path / "journal.jsonl"
+    backend = FakeBackend(journal=journal)
+    killed = (await backend.start(spec("killed"))).state
+    stopped = (await backend.start(spec("stopped"))).state
+    backend.kill("killed")
+    await backend.stop(stopped, "Done.")
+    assert [event["op"] for event in read_journal(journal)] == ["start", "start", "kill", "stop"]
+    assert (await backend.poll(killed)).phase is HostPhase.GONE
+    health = await backend.poll(stopped)
+    assert (health.phase, health.message) == (HostPhase.GONE, "The fake host was stopped.")
+
+
 _OTHER_REPLICA = """
 import asyncio, json, sys
 from renderhub.testing import FakeBackend
