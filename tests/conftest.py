@@ -1,5 +1,9 @@
-"""Shared fixtures: a control plane in-process (real store, real local backend, real host
-processes, a manual clock) and helpers to wait on conditions with a deadline."""
+"""Shared fixtures: a control plane in-process (real store, the fake backend, a manual clock)
+and helpers to wait on conditions with a deadline.
+
+The in-process tier tests the control plane's logic, so its hosts are `FakeBackend`'s: each
+test scripts how a session's host behaves through `plane.backend`. Real hosts are the
+end-to-end tier's (tests/e2e, tests/host, tests/backends)."""
 
 from __future__ import annotations
 
@@ -18,12 +22,14 @@ from starlette.applications import Starlette
 
 from renderhub.api.app import create_app
 from renderhub.api.context import ApiContext
+from renderhub.backends.base import Backend
 from renderhub.clock import ManualClock
 from renderhub.samples import install_samples
 from renderhub.sessions.scheduler import Scheduler
 from renderhub.settings import Settings
 from renderhub.status import SessionStatus
 from renderhub.store.accounts import NewAccount
+from renderhub.testing import FakeBackend
 from tests.postgres import create_database, drop_database, postgres_server
 
 API = "api-version=2021-01-01"
@@ -73,6 +79,13 @@ class ControlPlane:
         return context
 
     @property
+    def backend(self) -> FakeBackend:
+        """The fake backend this plane runs on, to script its hosts and read its calls."""
+        backend = self.context.service.backend
+        assert isinstance(backend, FakeBackend), "this control plane runs on real hosts"
+        return backend
+
+    @property
     def scheduler(self) -> Scheduler:
         scheduler: Scheduler = self.app.state.scheduler
         return scheduler
@@ -117,13 +130,20 @@ class ControlPlane:
 
 @asynccontextmanager
 async def running_control_plane(
-    settings: Settings, clock: ManualClock, *, run_scheduler: bool = False
+    settings: Settings,
+    clock: ManualClock,
+    *,
+    backend: Backend | None = None,
+    run_scheduler: bool = False,
 ) -> AsyncIterator[ControlPlane]:
     """Start the app's lifespan (store, backend, reconcile) and yield a wired client.
 
-    The scheduler loop is off by default: tests move the clock and call its steps."""
+    The backend is a new `FakeBackend` unless given: pass the same one to a second plane on
+    the same data dir to restart the control plane with its hosts still "running". The
+    scheduler loop is off by default: tests move the clock and call its steps."""
     install_samples(settings.models_dir)
-    app = create_app(settings, clock=clock, run_scheduler=run_scheduler)
+    backend = backend if backend is not None else FakeBackend(settings)
+    app = create_app(settings, clock=clock, backend=backend, run_scheduler=run_scheduler)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(

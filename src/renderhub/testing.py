@@ -13,6 +13,12 @@ Within one process a test holds the `FakeBackend` and scripts it directly. Acros
 deadline and assignment (one `write` with O_APPEND each, so lines never interleave), and reads
 the lines the others and the test wrote, so a host stopped by one replica is gone for all, and a
 test makes a host die with `journal_kill` or scripts a session with `journal_script`.
+
+Each journal line is a JSON object with `op`, `account`, `session`, `host` (the fake host's
+id), `pid` (of the process that wrote it) and `time` (epoch seconds); `op` is one of `start`,
+`start-idle`, `launch-failed`, `assign`, `deadline` (with `deadline`), `stop` (with `reason`),
+`died` (a DIES host reaching its last poll), and, written by tests, `kill` and `script`.
+`read_journal` returns them oldest first.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ _ANY_ACCOUNT = "*"
 class Behaviour(StrEnum):
     """How a fake host behaves once started."""
 
-    READY = "ready"  # Ready at the first poll
+    READY = "ready"  # Ready at the first poll (with `message`, if any: over a limit, say)
     NEVER_READY = "never_ready"  # stays loading for ever (a start timeout)
     FAILS = "fails"  # polls FAILED with a message (a model that does not load)
     DIES = "dies"  # Ready, then GONE with a message after `polls` polls (or on kill)
@@ -132,6 +138,7 @@ class _World:
     killed: dict[tuple[str, str], str] = field(default_factory=dict)  # (account, session)
     gone: dict[str, str] = field(default_factory=dict)  # host id -> why
     assigned: dict[str, _Assignment] = field(default_factory=dict)  # host id
+    running: dict[tuple[str, str], BackendState] = field(default_factory=dict)
 
     def apply(self, event: dict[str, Any]) -> None:
         op = event.get("op")
@@ -139,6 +146,8 @@ class _World:
         if op == "start":  # a new host for the session: earlier kills were for older ones
             self.killed.pop((account, session), None)
             self.killed.pop((_ANY_ACCOUNT, session), None)
+            if "state" in event:
+                self.running[(account, session)] = event["state"]
         elif op == "stop":
             self.gone[event["host"]] = STOPPED_MESSAGE
         elif op == "died":
@@ -151,6 +160,13 @@ class _World:
             self.assigned[event["host"]] = _Assignment(account, session, script)
         elif op == "script":
             self.scripts[(account, session)] = Script.from_json(event)
+
+    def running_host(self, account: str, session: str) -> BackendState | None:
+        """The state of the session's host if one was started and is not gone."""
+        state = self.running.get((account, session))
+        if state is None or state["host"] in self.gone:
+            return None
+        return state
 
     def script_for(self, account: str, session: str) -> Script | None:
         return self.scripts.get((account, session)) or self.scripts.get((_ANY_ACCOUNT, session))
@@ -187,6 +203,7 @@ class FakeBackend:
         self._journal_offset = 0
         self._world = _World()
         self._polls: Counter[str] = Counter()
+        self._used_ports: set[int] = set()
         # Every call, for assertions.
         self.starts: list[HostSpec] = []
         self.idle_starts: list[IdleHostSpec] = []
@@ -207,7 +224,8 @@ class FakeBackend:
         polygons: int | None = None,
         account_id: str | None = None,
     ) -> None:
-        """How the host of `session_id` (of any account, unless given) will behave."""
+        """How the host of `session_id` (of any account, unless given) behaves: from its start,
+        or from now on if it has started (a never-Ready host that finally loads, say)."""
         key = (account_id or _ANY_ACCOUNT, session_id)
         self._world.scripts[key] = Script(behaviour, message, polls, polygons)
 
@@ -221,31 +239,33 @@ class FakeBackend:
         """How many times this process polled the host of `state`."""
         return self._polls[str(state["host"])]
 
-    @property
-    def stopped_sessions(self) -> list[str | None]:
-        return [stop.session for stop in self.stops]
-
     # -- the backend contract --------------------------------------------------------------
 
     async def start(self, spec: HostSpec) -> StartedHost:
         if self.start_delay:
             await asyncio.sleep(self.start_delay)
         self._sync()
+        running = self._world.running_host(spec.account_id, spec.session_id)
+        if running is not None:
+            # As the ray backend's named actors: a second start of a session (a replica that
+            # took over mid-launch) adopts the host the first one started.
+            self._emit(_event("adopt", spec.account_id, spec.session_id, running["host"]))
+            return self._started(running)
         self.starts.append(spec)
         script = self._world.script_for(spec.account_id, spec.session_id) or self.default
         if script.behaviour is Behaviour.LAUNCH_FAILS:
             self._emit(_event("launch-failed", spec.account_id, spec.session_id))
             raise BackendError(script.text or "The fake backend could not launch a host.")
-        state = _new_state(account=spec.account_id, session=spec.session_id)
+        state = self._new_state(account=spec.account_id, session=spec.session_id)
         state["script"] = script.to_json()
-        self._emit(_event("start", spec.account_id, spec.session_id, state["host"]))
+        self._emit(_event("start", spec.account_id, spec.session_id, state["host"], state=state))
         return self._started(state)
 
     async def start_idle(self, spec: IdleHostSpec) -> StartedHost:
         if self.start_delay:
             await asyncio.sleep(self.start_delay)
         self.idle_starts.append(spec)
-        state = _new_state(pool=spec.pool_id)
+        state = self._new_state(pool=spec.pool_id)
         self._emit(_event("start-idle", None, None, state["host"], pool=spec.pool_id))
         return self._started(state)
 
@@ -292,7 +312,8 @@ class FakeBackend:
             self._world.gone[host] = message
             self._emit(_event("died", account, session, host, message=message))
             return HostHealth(HostPhase.GONE, message)
-        return HostHealth(HostPhase.READY, None, script.polygons)
+        ready_message = script.message if behaviour is Behaviour.READY else None
+        return HostHealth(HostPhase.READY, ready_message, script.polygons)
 
     async def set_deadline(self, state: BackendState, deadline: float) -> None:
         account, session = self._names(state)
@@ -303,7 +324,9 @@ class FakeBackend:
         self._sync()
         account, session = self._names(state)
         self.stops.append(Stop(account, session, reason))
-        self._emit({**_event("stop", account, session, state["host"]), "reason": reason})
+        already = state["host"] in self._world.gone  # a stop of a gone host changes nothing
+        event = _event("stop", account, session, state["host"], reason=reason, already=already)
+        self._emit(event)
 
     async def aclose(self) -> None:
         """Nothing to release; the hosts "keep running", so a test may reuse this backend for
@@ -318,13 +341,35 @@ class FakeBackend:
             assignment = self._world.assigned.get(str(state["host"]))
             if assignment is None:
                 return None
-            return assignment.account, assignment.session, assignment.script
-        script = Script.from_json(state.get("script") or {})
-        return str(state["account"]), str(state["session"]), script
+            account, session, script = assignment.account, assignment.session, assignment.script
+        else:
+            account, session = str(state["account"]), str(state["session"])
+            script = Script.from_json(state.get("script") or {})
+        # A script given after the start (a host that finishes loading, say) takes over.
+        return account, session, self._world.script_for(account, session) or script
 
     def _names(self, state: BackendState) -> tuple[str | None, str | None]:
         owner = self._owner(state)
         return (owner[0], owner[1]) if owner else (None, None)
+
+    def _new_state(self, **names: str) -> BackendState:
+        """A host's state: its id and ports that look real (not reused by this backend,
+        so two sessions do not share one), though nothing listens on them."""
+        ports = range(PORT_RANGE[0], PORT_RANGE[1] + 1)
+        if len(self._used_ports) > len(ports) // 2:
+            self._used_ports.clear()  # thousands of hosts: a reuse is harmless by now
+        while True:
+            handshake, inspector = random.sample(ports, 2)
+            if not self._used_ports.intersection((handshake, inspector)):
+                break
+        self._used_ports.update((handshake, inspector))
+        return {
+            "host": uuid.uuid4().hex,
+            "address": ADDRESS,
+            "port": handshake,
+            "inspectorPort": inspector,
+            **names,
+        }
 
     def _started(self, state: BackendState) -> StartedHost:
         return StartedHost(
@@ -349,17 +394,6 @@ class FakeBackend:
         events, self._journal_offset = _read_from(self.journal, self._journal_offset)
         for event in events:
             self._world.apply(event)
-
-
-def _new_state(**names: str) -> BackendState:
-    handshake, inspector = random.sample(range(PORT_RANGE[0], PORT_RANGE[1] + 1), 2)
-    return {
-        "host": uuid.uuid4().hex,
-        "address": ADDRESS,
-        "port": handshake,
-        "inspectorPort": inspector,
-        **names,
-    }
 
 
 def _event(

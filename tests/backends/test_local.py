@@ -98,5 +98,6 @@ def test_ports_come_from_the_dynamic_range() -> None:
 
 def test_backends_are_found_by_entry_point(tmp_path: Path) -> None:
     assert isinstance(load_backend(make_settings(tmp_path)), LocalBackend)
-    with pytest.raises(ConfigurationError, match="Unknown backend 'nowhere'; installed: local"):
+    known = r"Unknown backend 'nowhere'; installed: fake, local\."
+    with pytest.raises(ConfigurationError, match=known):
         load_backend(make_settings(tmp_path, backend="nowhere"))

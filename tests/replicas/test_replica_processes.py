@@ -136,7 +136,7 @@ async def test_replicas_killed_during_churn_lose_nothing(tmp_path: Path, postgre
                 await churn.stop(random.choice(churn.created))
             await asyncio.sleep(0.02)
         kills = await killer
-        assert kills >= 5 and len(churn.created) >= 100, (kills, len(churn.created))
+        assert kills >= 3 and len(churn.created) >= 100, (kills, len(churn.created))
         for session_id in churn.created:
             await churn.stop(session_id)
         await churn.client.aclose()

@@ -73,6 +73,28 @@ async def test_default_behaviour_applies_to_sessions_not_scripted() -> None:
     assert (await backend.poll(quick)).phase is HostPhase.READY
 
 
+async def test_a_script_given_after_the_start_takes_over() -> None:
+    backend = FakeBackend(default=Behaviour.NEVER_READY)
+    state = (await backend.start(spec("late"))).state
+    assert (await backend.poll(state)).phase is HostPhase.LOADING
+    backend.script("late", Behaviour.READY, message="Over the limit.", polygons=12)
+    health = await backend.poll(state)
+    assert (health.phase, health.message, health.polygons) == (
+        HostPhase.READY,
+        "Over the limit.",
+        12,
+    )
+
+
+async def test_ports_are_not_shared_between_hosts() -> None:
+    backend = FakeBackend()
+    ports = []
+    for index in range(200):
+        state = (await backend.start(spec(f"s{index}"))).state
+        ports += [state["port"], state["inspectorPort"]]
+    assert len(set(ports)) == len(ports)
+
+
 async def test_fails_with_the_scripted_message_or_a_default_one() -> None:
     backend = FakeBackend()
     backend.script("bad", Behaviour.FAILS, message="No such model: nope.glb.")
@@ -206,6 +228,19 @@ async def test_journal_kill_and_script_reach_a_backend_in_this_process(tmp_path:
     journal_kill(journal, "good", message="Node lost.")
     health = await backend.poll(good)
     assert (health.phase, health.message) == (HostPhase.GONE, "Node lost.")
+
+
+async def test_kill_and_stop_go_through_the_journal_when_there_is_one(tmp_path: Path) -> None:
+    journal = tmp_path / "journal.jsonl"
+    backend = FakeBackend(journal=journal)
+    killed = (await backend.start(spec("killed"))).state
+    stopped = (await backend.start(spec("stopped"))).state
+    backend.kill("killed")
+    await backend.stop(stopped, "Done.")
+    assert [event["op"] for event in read_journal(journal)] == ["start", "start", "kill", "stop"]
+    assert (await backend.poll(killed)).phase is HostPhase.GONE
+    health = await backend.poll(stopped)
+    assert (health.phase, health.message) == (HostPhase.GONE, "The fake host was stopped.")
 
 
 _OTHER_REPLICA = """
