@@ -229,6 +229,10 @@ class FakeBackend:
         key = (account_id or _ANY_ACCOUNT, session_id)
         self._world.scripts[key] = Script(behaviour, message, polls, polygons)
 
+    def kill_host(self, state: BackendState, message: str | None = None) -> None:
+        """Make the host of `state` (a warm pool host, say) die now."""
+        self._emit(_event("died", None, None, state["host"], message=message))
+
     def kill(
         self, session_id: str, *, account_id: str | None = None, message: str | None = None
     ) -> None:

@@ -141,7 +141,7 @@ async def test_leases_expiring_together_are_each_expired_and_stopped_once(
             return len(expired) == 200 and all(r.host_stopped_at is not None for r in expired)
 
         await wait_for(all_torn_down, within=30)
-        stops = Counter(backend.stopped_sessions)
+        stops = Counter(stop.session for stop in backend.stops)
         assert len(stops) == 200 and set(stops.values()) == {1}, stops.most_common(3)
 
 
@@ -178,7 +178,7 @@ async def test_the_work_of_a_replica_that_shut_down_passes_to_another(
         assert stopped.status_code == 204
         await wait_for(lambda: _host_stopped(survivor, account_id, "handed-over"), within=10)
         assert len(backend.starts) == 1  # the host was adopted, not started again
-        assert backend.stopped_sessions == ["handed-over"]
+        assert [stop.session for stop in backend.stops] == ["handed-over"]
 
 
 async def _polled_since(backend: FakeBackend, state: dict[str, object], before: int) -> bool:

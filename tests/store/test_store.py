@@ -67,12 +67,14 @@ async def _account(engine: AsyncEngine) -> str:
 
 async def test_insert_respects_capacity_and_identity(engine: AsyncEngine) -> None:
     store, account_id = _store(engine), await _account(engine)
-    assert await store.insert(_session(account_id, "a"), capacity=2) is InsertOutcome.INSERTED
-    assert await store.insert(_session(account_id, "a"), capacity=2) is InsertOutcome.EXISTS
-    assert await store.insert(_session(account_id, "b"), capacity=2) is InsertOutcome.INSERTED
-    assert await store.insert(_session(account_id, "c"), capacity=2) is InsertOutcome.NO_CAPACITY
+    assert (await store.insert(_session(account_id, "a"), capacity=2))[0] is InsertOutcome.INSERTED
+    assert (await store.insert(_session(account_id, "a"), capacity=2))[0] is InsertOutcome.EXISTS
+    assert (await store.insert(_session(account_id, "b"), capacity=2))[0] is InsertOutcome.INSERTED
+    assert (await store.insert(_session(account_id, "c"), capacity=2))[
+        0
+    ] is InsertOutcome.NO_CAPACITY
     premium = _session(account_id, "p", SessionSize.PREMIUM)
-    assert await store.insert(premium, capacity=1) is InsertOutcome.INSERTED
+    assert (await store.insert(premium, capacity=1))[0] is InsertOutcome.INSERTED
     row = await store.get(account_id, "a")
     assert (
         row is not None and row.models == ["samples/cube.glb"] and row.size is SessionSize.STANDARD

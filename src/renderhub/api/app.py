@@ -22,6 +22,7 @@ from renderhub.backends.base import Backend, load_backend
 from renderhub.clock import Clock, SystemClock
 from renderhub.errors import RenderHubError
 from renderhub.sessions.access import AccessService
+from renderhub.sessions.pool import WarmPool
 from renderhub.sessions.scheduler import Scheduler
 from renderhub.sessions.service import SessionService
 from renderhub.sessions.tasks import TaskOwner
@@ -29,6 +30,7 @@ from renderhub.settings import Settings
 from renderhub.store.accounts import AccountStore
 from renderhub.store.database import migrate, open_engine, open_reader
 from renderhub.store.keys import shared_signing_key
+from renderhub.store.pool import PoolStore
 from renderhub.store.replicas import ReplicaStore
 from renderhub.store.sessions import SessionStore
 from renderhub.tokens import TokenIssuer, TokenVerifier
@@ -61,7 +63,7 @@ def create_app(
         service = SessionService(
             SessionStore(engine, reader), chosen_backend, settings, clock, tasks
         )
-        scheduler = Scheduler(service, ReplicaStore(engine))
+        scheduler = Scheduler(service, ReplicaStore(engine), WarmPool(service, PoolStore(engine)))
         service.wake_scheduler = scheduler.wake
         app.state.context = ApiContext(
             settings=settings,

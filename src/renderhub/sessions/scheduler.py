@@ -18,6 +18,7 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable
 
+from renderhub.sessions.pool import WarmPool
 from renderhub.sessions.service import SessionService
 from renderhub.store.records import SessionRecord
 from renderhub.store.replicas import ReplicaStore
@@ -30,8 +31,9 @@ _RETRY_RECONCILE_SECONDS = 1.0
 
 
 class Scheduler:
-    def __init__(self, service: SessionService, replicas: ReplicaStore) -> None:
+    def __init__(self, service: SessionService, replicas: ReplicaStore, pool: WarmPool) -> None:
         self._service = service
+        self._pool = pool
         self._store = service.store
         self._replicas = replicas
         self._settings = service.settings
@@ -41,6 +43,10 @@ class Scheduler:
         self._next_purge = 0.0
         self._next_renewal = 0.0
         self._next_takeover = 0.0
+
+    @property
+    def pool(self) -> WarmPool:
+        return self._pool
 
     @property
     def replica_id(self) -> str:
@@ -74,6 +80,7 @@ class Scheduler:
             await self._replicas.register(self.replica_id, self._service.now())
             self._registered = True
         await self.take_over()
+        await self._pool.maintain()
         await self.expire_overdue()
         owned = await self._store.owned_ready(self.replica_id)
         await self._bounded(owned, self._check_and_resend)
@@ -91,6 +98,7 @@ class Scheduler:
         if now >= self._next_takeover:
             self._next_takeover = now + _TAKEOVER_EVERY_SECONDS
             await self.take_over()
+        await self._pool.maintain()
         await self.expire_overdue()
         for record in await self._store.start_overdue(now):
             await self._service.time_out_start(record)
@@ -104,8 +112,10 @@ class Scheduler:
     async def renew(self) -> None:
         """Keep this replica's claims (and its heartbeat) fresh."""
         now = self._service.now()
+        until = now + self._settings.claim_seconds
         await self._replicas.heartbeat(self.replica_id, now)
-        await self._store.renew_claims(self.replica_id, now + self._settings.claim_seconds)
+        await self._store.renew_claims(self.replica_id, until)
+        await self._pool.renew(until)
 
     async def take_over(self) -> list[SessionRecord]:
         """Claim the work of replicas that are gone and carry it on; return what was claimed."""
@@ -131,6 +141,7 @@ class Scheduler:
             and (replica.is_dead_here(hostname) or replica.heartbeat_at < lapsed_before)
         ]
         if dead:
+            await self._pool.release(dead)
             released = await self._store.release_claims(dead)
             await self._replicas.remove(dead)
             log.warning("replica(s) %s gone; released %d claim(s)", ", ".join(dead), released)
@@ -140,6 +151,7 @@ class Scheduler:
         if not self._registered:
             return
         await self._store.release_claims([self.replica_id])
+        await self._pool.release([self.replica_id])
         await self._replicas.remove([self.replica_id])
         self._registered = False
 
@@ -151,6 +163,7 @@ class Scheduler:
         """Check every Ready host this replica owns, several at once."""
         owned = await self._store.owned_ready(self.replica_id)
         await self._bounded(owned, self._service.check_liveness)
+        await self._pool.check()
 
     async def _bounded(
         self, records: list[SessionRecord], check: Callable[[SessionRecord], Awaitable[None]]

@@ -8,7 +8,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import Enum
 from typing import Any
@@ -107,7 +107,8 @@ class SessionService:
             **self.claim(),
         )
         capacity = self.settings.capacity_for(request.size.value)
-        outcome = await self.store.insert(record, capacity)
+        from_pool = self.settings.warm_for(request.size) > 0
+        outcome, pooled = await self.store.insert(record, capacity, from_pool=from_pool)
         if outcome is InsertOutcome.NO_CAPACITY:
             return Created(CreateOutcome.NO_CAPACITY, None, capacity)
         if outcome is InsertOutcome.EXISTS:
@@ -116,6 +117,9 @@ class SessionService:
             if idempotent and same:
                 return Created(CreateOutcome.SAME_EXISTS, existing, capacity)
             return Created(CreateOutcome.OTHER_EXISTS, existing, capacity)
+        if pooled is not None:
+            record = replace(record, **pooled.session_values())
+            log.info("session %s takes warm host %s", request.session_id, pooled.id)
         log.info("session %s created (%s)", request.session_id, request.size.value)
         self.watch_start(record)
         self.wake_scheduler()
@@ -202,8 +206,8 @@ class SessionService:
             await launch
             raise
 
-    async def _launch(self, record: SessionRecord) -> dict[str, object] | None:
-        spec = HostSpec(
+    def _host_spec(self, record: SessionRecord) -> HostSpec:
+        return HostSpec(
             account_id=record.account_id,
             session_id=record.id,
             size=record.size,
@@ -211,8 +215,10 @@ class SessionService:
             deadline=record.start_deadline + record.lease_seconds + self._grace,
             polygon_limit=self.settings.polygon_limit_for(record.size),
         )
+
+    async def _launch(self, record: SessionRecord) -> dict[str, object] | None:
         try:
-            started = await self.backend.start(spec)
+            started = await self.backend.start(self._host_spec(record))
         except BackendError as exc:
             await self._fail(record, "HostStartFailed", exc.message)
             return None
@@ -235,6 +241,10 @@ class SessionService:
         began = loop.time()
         while True:
             health = await self.backend.poll(state)
+            if health.phase is HostPhase.IDLE:  # a warm host, waiting for its session
+                if not await self._assign(record, state):
+                    return
+                continue
             if health.phase is HostPhase.READY:
                 await self._become_ready(record, state, health.message, health.polygons)
                 return
@@ -250,6 +260,18 @@ class SessionService:
                 return
             fast = loop.time() - began < _FAST_POLL_WINDOW
             await asyncio.sleep(_FAST_POLL_SECONDS if fast else _SLOW_POLL_SECONDS)
+
+    async def _assign(self, record: SessionRecord, state: dict[str, object]) -> bool:
+        """Give a warm host this session; False (and the session fails) if it cannot."""
+        assign = getattr(self.backend, "assign", None)
+        try:
+            if assign is None:
+                raise BackendError(f"The {self.backend.name} backend has no warm hosts.")
+            await assign(state, self._host_spec(record))
+        except BackendError as exc:
+            await self._fail(record, "HostStartFailed", exc.message)
+            return False
+        return True
 
     async def _become_ready(
         self,

@@ -75,6 +75,26 @@ replicas = Table(
     Column("heartbeat_at", Float, nullable=False),
 )
 
+# Warm-pool hosts: started before any session asks for one ("starting" until warm, then
+# "idle"); a create takes one (the row moves onto the session), and the pool refills.
+pool_hosts = Table(
+    "pool_hosts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("size", String(16), nullable=False),
+    Column("backend", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("backend_state", JSON, nullable=True),
+    Column("hostname", String(255), nullable=True),
+    Column("handshake_port", Integer, nullable=True),
+    Column("inspector_port", Integer, nullable=True),
+    Column("teraflops", Float, nullable=True),
+    Column("claimed_by", String(36), nullable=True),
+    Column("claimed_until", Float, nullable=True),
+)
+Index("ix_pool_hosts_size_status", pool_hosts.c.size, pool_hosts.c.status)
+
 # The one token-signing key (id 1), shared by every replica.
 signing_keys = Table(
     "signing_keys",

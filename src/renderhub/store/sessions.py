@@ -3,7 +3,6 @@ several control-plane replicas sharing a database never act twice on the same se
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable
 from enum import Enum
 from typing import Any
@@ -26,6 +25,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from renderhub.status import ACTIVE, TERMINAL, SessionStatus, sources_of
+from renderhub.store.locks import lock_size
+from renderhub.store.pool import PoolHostRecord, in_use, take_host
 from renderhub.store.records import SessionRecord
 from renderhub.store.schema import sessions
 
@@ -40,11 +41,6 @@ _HAS_WORK = or_(
         sessions.c.host_stopped_at.is_(None),
     ),
 )
-
-
-def _capacity_lock_key(size: str) -> int:
-    """A stable 32-bit key per size for PostgreSQL's advisory lock."""
-    return zlib.crc32(f"renderhub-capacity-{size}".encode()) & 0x7FFFFFFF
 
 
 class InsertOutcome(Enum):
@@ -70,8 +66,12 @@ class SessionStore:
         self._engine = engine
         self._reader = reader
 
-    async def insert(self, record: SessionRecord, capacity: int) -> InsertOutcome:
-        """Insert the session only while fewer than `capacity` sessions of its size are active."""
+    async def insert(
+        self, record: SessionRecord, capacity: int, *, from_pool: bool = False
+    ) -> tuple[InsertOutcome, PoolHostRecord | None]:
+        """Insert the session while its size has room: fewer than `capacity` active sessions
+        and pool hosts. With `from_pool`, take a pool host of the size if there is one (its
+        slot becomes the session's) and return it with the outcome."""
         values = {
             column.name: getattr(record, column.name)
             for column in sessions.columns
@@ -79,29 +79,23 @@ class SessionStore:
         }
         values["size"] = record.size.value
         values["status"] = record.status.value
-        in_use = (
-            select(func.count())
-            .select_from(sessions)
-            .where(sessions.c.size == record.size.value, sessions.c.status.in_(_ACTIVE_VALUES))
-            .scalar_subquery()
-        )
-        columns = list(values)
-        source = select(*(literal(values[name], sessions.c[name].type) for name in columns)).where(
-            in_use < capacity
-        )
-        statement = insert(sessions).from_select(columns, source)
         try:
             async with self._engine.begin() as connection:
-                if connection.dialect.name == "postgresql":
-                    # Under READ COMMITTED, two replicas could each count the other's insert
-                    # out and both insert: admit one size's creates one at a time. (SQLite
-                    # holds its one write lock for the whole statement.)
-                    key = _capacity_lock_key(record.size.value)
-                    await connection.execute(select(func.pg_advisory_xact_lock(key)))
-                result = await connection.execute(statement)
+                await lock_size(connection, record.size.value)
+                pooled = await take_host(connection, record.size.value) if from_pool else None
+                if pooled is not None:
+                    values.update(pooled.session_values())
+                    await connection.execute(insert(sessions).values(**values))
+                    return InsertOutcome.INSERTED, pooled
+                columns = list(values)
+                source = select(
+                    *(literal(values[name], sessions.c[name].type) for name in columns)
+                ).where(in_use(record.size.value) < capacity)
+                result = await connection.execute(insert(sessions).from_select(columns, source))
         except IntegrityError:
-            return InsertOutcome.EXISTS
-        return InsertOutcome.INSERTED if result.rowcount == 1 else InsertOutcome.NO_CAPACITY
+            return InsertOutcome.EXISTS, None  # rolled back: a pool host taken stays in the pool
+        inserted = result.rowcount == 1
+        return (InsertOutcome.INSERTED if inserted else InsertOutcome.NO_CAPACITY), None
 
     async def get(self, account_id: str, session_id: str) -> SessionRecord | None:
         rows = await self._rows(_GET, {"account_id": account_id, "session_id": session_id})

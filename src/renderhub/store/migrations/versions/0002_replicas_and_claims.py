@@ -1,6 +1,6 @@
 """Several replicas: a registry of control-plane replicas, each session's work claimed by one
-replica, whether an ended session's host has been stopped, and the token-signing key shared
-through the store.
+replica, whether an ended session's host has been stopped, the token-signing key shared
+through the store, and the warm pools' hosts.
 
 Revision ID: 0002
 Revises: 0001
@@ -34,6 +34,22 @@ def upgrade() -> None:
         sa.Column("private_pem", sa.Text, nullable=False),
         sa.Column("created_at", sa.Float, nullable=False),
     )
+    op.create_table(
+        "pool_hosts",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("size", sa.String(16), nullable=False),
+        sa.Column("backend", sa.String(64), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("created_at", sa.Float, nullable=False),
+        sa.Column("backend_state", sa.JSON, nullable=True),
+        sa.Column("hostname", sa.String(255), nullable=True),
+        sa.Column("handshake_port", sa.Integer, nullable=True),
+        sa.Column("inspector_port", sa.Integer, nullable=True),
+        sa.Column("teraflops", sa.Float, nullable=True),
+        sa.Column("claimed_by", sa.String(36), nullable=True),
+        sa.Column("claimed_until", sa.Float, nullable=True),
+    )
+    op.create_index("ix_pool_hosts_size_status", "pool_hosts", ["size", "status"])
     with op.batch_alter_table("sessions") as batch:
         batch.add_column(sa.Column("claimed_by", sa.String(36), nullable=True))
         batch.add_column(sa.Column("claimed_until", sa.Float, nullable=True))
@@ -59,5 +75,6 @@ def downgrade() -> None:
         batch.drop_column("host_stopped_at")
         batch.drop_column("claimed_until")
         batch.drop_column("claimed_by")
+    op.drop_table("pool_hosts")
     op.drop_table("signing_keys")
     op.drop_table("replicas")
