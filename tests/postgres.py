@@ -48,38 +48,49 @@ def _as_postgres_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command]
 
 
-@contextlib.contextmanager
-def throwaway_server() -> Iterator[str]:
-    """Start a PostgreSQL server of our own; yield its admin URL (libpq form)."""
-    folder = Path(tempfile.mkdtemp(prefix="renderhub-pg-"))
-    data = folder / "data"
-    if os.geteuid() == 0:
-        os.chown(folder, pwd.getpwnam("postgres").pw_uid, -1)
-    port = _free_port()
-    subprocess.run(
-        _as_postgres_user([_binary("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]),
-        check=True,
-        capture_output=True,
-    )
-    options = (
-        f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
-    )
-    pg_ctl = _binary("pg_ctl")
-    subprocess.run(
-        _as_postgres_user([pg_ctl, "-D", str(data), "-o", options, "-l", str(folder / "log"),
-                           "-w", "start"]),
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            _as_postgres_user([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]),
-            capture_output=True,
+class ThrowawayPostgres:
+    """A PostgreSQL server of our own, in a temporary folder, on a free loopback port; it can
+    be stopped and started again (the same data) to test an outage."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="renderhub-pg-"))
+        self.data = self.folder / "data"
+        self.port = _free_port()
+        self.admin_url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        if os.geteuid() == 0:
+            os.chown(self.folder, pwd.getpwnam("postgres").pw_uid, -1)
+        initdb = [_binary("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"]
+        subprocess.run(_as_postgres_user(initdb), check=True, capture_output=True)
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
         )
-        shutil.rmtree(folder, ignore_errors=True)
+        command = [_binary("pg_ctl"), "-D", str(self.data), "-o", options,
+                   "-l", str(self.folder / "log"), "-w", "start"]  # fmt: skip
+        subprocess.run(_as_postgres_user(command), check=True, capture_output=True)
+
+    def stop(self) -> None:
+        """A clean shutdown ('fast': it cuts the clients off, and keeps every commit, which
+        an immediate stop would not with synchronous_commit off)."""
+        command = [_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]
+        subprocess.run(_as_postgres_user(command), capture_output=True)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def throwaway_server() -> Iterator[ThrowawayPostgres]:
+    """Start a PostgreSQL server of our own; stop and remove it afterwards."""
+    server = ThrowawayPostgres()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
 
 
 @contextlib.contextmanager
@@ -89,8 +100,8 @@ def postgres_server() -> Iterator[str]:
     if given:
         yield given.replace("postgresql+asyncpg://", "postgresql://", 1)
         return
-    with throwaway_server() as url:
-        yield url
+    with throwaway_server() as server:
+        yield server.admin_url
 
 
 async def create_database(admin_url: str) -> str:

@@ -21,7 +21,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def renderhub(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+def renderhub(
+    *args: str, data_dir: Path, environment: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a `renderhub` command to completion."""
     return subprocess.run(
         [sys.executable, "-m", "renderhub", *args, "--data-dir", str(data_dir)],
@@ -29,6 +31,7 @@ def renderhub(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
         check=False,
+        env={**os.environ, **(environment or {})},
     )
 
 

@@ -16,7 +16,11 @@ from starlette.routing import Route
 from renderhub import __version__
 from renderhub.api import sessions_2021, sessions_v1, sts
 from renderhub.api.context import ApiContext
-from renderhub.api.errors import handle_http_exception, handle_renderhub_error
+from renderhub.api.errors import (
+    handle_http_exception,
+    handle_renderhub_error,
+    handle_store_unavailable,
+)
 from renderhub.api.middleware import CorrelationMiddleware
 from renderhub.backends.base import Backend, load_backend
 from renderhub.clock import Clock, SystemClock
@@ -28,7 +32,7 @@ from renderhub.sessions.service import SessionService
 from renderhub.sessions.tasks import TaskOwner
 from renderhub.settings import Settings
 from renderhub.store.accounts import AccountStore
-from renderhub.store.database import migrate, open_engine, open_reader
+from renderhub.store.database import UNAVAILABLE, migrate, open_engine, open_reader
 from renderhub.store.keys import shared_signing_key
 from renderhub.store.pool import PoolStore
 from renderhub.store.replicas import ReplicaStore
@@ -95,6 +99,7 @@ def create_app(
         exception_handlers={
             RenderHubError: handle_renderhub_error,
             HTTPException: handle_http_exception,
+            **dict.fromkeys(UNAVAILABLE, handle_store_unavailable),
         },
         lifespan=lifespan,
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 import uvicorn
+from sqlalchemy import make_url
 
 from renderhub.backends.base import backend_factory
 from renderhub.cli.accounts import account_store
@@ -17,7 +18,7 @@ from renderhub.cli.common import data_dir_option, load_settings
 from renderhub.errors import RenderHubError
 from renderhub.settings import Settings
 from renderhub.store.accounts import NewAccount
-from renderhub.store.database import hold_single_replica_lock
+from renderhub.store.database import UNAVAILABLE, hold_single_replica_lock
 from renderhub.tls import self_signed_certificate
 
 
@@ -99,6 +100,9 @@ def _prepare(settings: Settings) -> NewAccount | None:
         return asyncio.run(first_account())
     except RenderHubError as exc:
         raise click.ClickException(exc.message) from exc
+    except UNAVAILABLE as exc:
+        shown = make_url(settings.database).render_as_string(hide_password=True)
+        raise click.ClickException(f"Could not reach the database {shown}: {exc}.") from exc
 
 
 def _install_samples(models_dir: Path) -> None:

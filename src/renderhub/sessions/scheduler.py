@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from renderhub.sessions.pool import WarmPool
 from renderhub.sessions.service import SessionService
+from renderhub.store.database import UNAVAILABLE
 from renderhub.store.records import SessionRecord
 from renderhub.store.replicas import ReplicaStore
 
@@ -60,6 +61,8 @@ class Scheduler:
         while True:
             try:
                 await self.tick()
+            except UNAVAILABLE as exc:
+                log.warning("the store is unavailable (%s); the scheduler retries", exc)
             except Exception:
                 log.exception("scheduler tick failed; retrying")
             await self._sleep()
@@ -70,6 +73,9 @@ class Scheduler:
             try:
                 await self.reconcile()
                 return
+            except UNAVAILABLE as exc:
+                log.warning("the store is unavailable (%s); reconciling again shortly", exc)
+                await asyncio.sleep(_RETRY_RECONCILE_SECONDS)
             except Exception:
                 log.exception("reconciling with the store failed; retrying")
                 await asyncio.sleep(_RETRY_RECONCILE_SECONDS)
@@ -128,6 +134,10 @@ class Scheduler:
             self._service.resume(record)
         if claimed:
             log.info("took over the work of %d session(s)", len(claimed))
+        # Carry on with this replica's own work whose task ended early (the store was down,
+        # say); work that is still running is not started twice.
+        for record in await self._store.owned_with_work(self.replica_id):
+            self._service.resume(record)
         return claimed
 
     async def _forget_dead_replicas(self) -> None:

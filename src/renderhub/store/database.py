@@ -11,9 +11,14 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, func, make_url, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from renderhub.errors import ConfigurationError
+
+# What the drivers raise when the database cannot be reached (asyncpg raises plain OSErrors on
+# connect; SQLAlchemy wraps lost connections as Operational/InterfaceError).
+UNAVAILABLE = (OSError, OperationalError, InterfaceError)
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_KEY = 0x52480001  # any constant; 'RH' and a number

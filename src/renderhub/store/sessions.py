@@ -259,6 +259,16 @@ class SessionStore:
         rows = await self._rows(query)
         return bool(rows) and rows[0][0] == replica_id
 
+    async def owned_with_work(self, replica_id: str) -> list[SessionRecord]:
+        """This replica's sessions that are starting, stopping, or whose host is not stopped."""
+        return await self._fetch(
+            select(sessions).where(
+                sessions.c.claimed_by == replica_id,
+                _HAS_WORK,
+                sessions.c.status != SessionStatus.READY.value,
+            )
+        )
+
     async def owned_ready(self, replica_id: str) -> list[SessionRecord]:
         return await self._fetch(
             select(sessions).where(
