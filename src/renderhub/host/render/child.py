@@ -39,13 +39,11 @@ if TYPE_CHECKING:
 PARENT_CHECK_S = 0.5
 
 
-def main(
-    conn: Connection, memory_name: str, checkerboard: bool, samples: int | None, parent: int
-) -> None:
+def main(conn: Connection, memory_name: str, samples: int | None, parent: int) -> None:
     """The renderer process's entry point (its arguments come from RendererProcess.start)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the host, which closes us
     try:
-        _run(conn, memory_name, checkerboard, samples, parent)
+        _run(conn, memory_name, samples, parent)
     except (EOFError, BrokenPipeError, ConnectionResetError):
         pass  # the host is gone
     except Exception as exc:
@@ -55,9 +53,7 @@ def main(
         conn.close()
 
 
-def _run(
-    conn: Connection, memory_name: str, checkerboard: bool, samples: int | None, parent: int
-) -> None:
+def _run(conn: Connection, memory_name: str, samples: int | None, parent: int) -> None:
     from renderhub.host.render.gl import GlRenderer, create_context  # moderngl: this side only
 
     try:
@@ -65,22 +61,32 @@ def _run(
     except RendererError as exc:
         conn.send(Failed(None, exc.message))
         return
-    conn.send(Started())
-    scene = _receive_scene(conn)
-    started = time.perf_counter()
-    renderer = GlRenderer(scene, checkerboard=checkerboard, samples=samples, context=context)
-    del scene
     memory = _attach(memory_name)
     try:
-        conn.send(Ready(renderer.info(), (time.perf_counter() - started) * 1000.0))
-        _serve(conn, renderer, memory, parent)
+        # Warm from here on: a pooled host keeps the renderer waiting here until it has a
+        # session and its scene.
+        conn.send(Started())
+        received = _receive_scene(conn)
+        if received is None:
+            return
+        scene, checkerboard = received
+        started = time.perf_counter()
+        renderer = GlRenderer(scene, checkerboard=checkerboard, samples=samples, context=context)
+        del scene, received
+        try:
+            conn.send(Ready(renderer.info(), (time.perf_counter() - started) * 1000.0))
+            _serve(conn, renderer, memory, parent)
+        finally:
+            renderer.release()
     finally:
-        renderer.release()
         memory.close()
 
 
-def _receive_scene(conn: Connection) -> SceneData:
+def _receive_scene(conn: Connection) -> tuple[SceneData, bool] | None:
+    """The scene and whether to draw a checkerboard instead; None when told to close first."""
     header = conn.recv()
+    if isinstance(header, Close):
+        return None
     if not isinstance(header, SceneHeader):
         raise RuntimeError(f"expected the scene, got {type(header).__name__}")
     positions = _array(conn, np.float32, (header.vertices, 3))
@@ -88,7 +94,7 @@ def _receive_scene(conn: Connection) -> SceneData:
     colours = _array(conn, np.uint8, (header.vertices, 4))
     indices = _array(conn, np.uint32, (header.indices,))
     bounds = None if header.bounds is None else np.array(header.bounds, dtype=np.float32)
-    return SceneData(positions, normals, colours, indices, bounds)
+    return SceneData(positions, normals, colours, indices, bounds), header.checkerboard
 
 
 def _array(conn: Connection, dtype: type, shape: tuple[int, ...]) -> np.ndarray:

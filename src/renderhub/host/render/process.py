@@ -57,9 +57,11 @@ KILL_WAIT_S = 2.0
 class RendererProcess:
     """Renders Views in a child process; implements frames.FrameSource.
 
-    Create it with `await RendererProcess.start(scene)`. `render()` calls run one at a time.
-    A Frame's pixels are a view into shared memory that stays valid until the render after
-    next: the previous frame can still be encoded while the next one renders."""
+    Create it with `await RendererProcess.start(scene)`, or warm it first with
+    `await RendererProcess.launch()` and give it its scene later with `await renderer.load()`.
+    `render()` calls run one at a time. A Frame's pixels are a view into shared memory that
+    stays valid until the render after next: the previous frame can still be encoded while the
+    next one renders."""
 
     def __init__(
         self,
@@ -90,6 +92,8 @@ class RendererProcess:
         self._reading_fd: int | None = None
         self._closed = False
         self._unlinked = False
+        self._loaded = False
+        self._launch_ms = 0.0
 
     @classmethod
     async def start(
@@ -107,13 +111,29 @@ class RendererProcess:
         `samples`: MSAA samples (None: 4 on a GPU, none on a software rasteriser).
         Raises RendererError with the child's reason (e.g. "Could not create an OpenGL
         context through EGL: ...") or when it does not get ready within `start_timeout`."""
+        self = await cls.launch(
+            samples=samples, start_timeout=start_timeout, render_timeout=render_timeout
+        )
+        await self.load(scene, checkerboard=checkerboard, within=start_timeout)
+        return self
+
+    @classmethod
+    async def launch(
+        cls,
+        *,
+        samples: int | None = None,
+        start_timeout: float = START_TIMEOUT_S,
+        render_timeout: float = RENDER_TIMEOUT_S,
+    ) -> RendererProcess:
+        """Start the renderer process and create its GL context, without a scene yet: a warm
+        renderer that `load` gives its scene later. Raises RendererError as `start` does."""
         began = time.perf_counter()
         context = multiprocessing.get_context("spawn")
         memory = _FrameMemory(create=True, size=SEGMENT_BYTES, name=_segment_name())
         conn, child_conn = context.Pipe()
         process = context.Process(
             target=child.main,
-            args=(child_conn, memory.name, checkerboard, samples, os.getpid()),
+            args=(child_conn, memory.name, samples, os.getpid()),
             name="renderhub-renderer",
             daemon=True,
         )
@@ -125,18 +145,40 @@ class RendererProcess:
             finally:
                 child_conn.close()  # the child has its own copy now
             self._pid = process.pid
-            await self._handshake(scene, start_timeout)
+            deadline = time.monotonic() + start_timeout
+            self._expect(await self._receive(deadline, "creating its OpenGL context"), Started)
         except BaseException:
             await self.aclose()
             raise
-        self._info["startup_ms"] = round((time.perf_counter() - began) * 1000.0, 1)
+        # Both processes have it mapped now: its name can go, so that nothing is left in
+        # /dev/shm however the two end (the pages live until both unmap them).
+        self._unlink_memory()
+        self._launch_ms = (time.perf_counter() - began) * 1000.0
+        log.info("renderer started in %.0f ms (pid %s)", self._launch_ms, self._pid)
+        return self
+
+    async def load(
+        self, scene: SceneData, *, checkerboard: bool = False, within: float = START_TIMEOUT_S
+    ) -> None:
+        """Give the launched renderer its scene, once; it renders from then on.
+
+        Raises RendererError when the renderer fails or does not take it within `within` s."""
+        self._check_open()
+        if self._loaded:
+            raise RendererError("The renderer has its scene already.")
+        self._loaded = True
+        began = time.perf_counter()
+        await self._send_scene(scene, checkerboard, time.monotonic() + within)
+        load_ms = (time.perf_counter() - began) * 1000.0
+        self._info["startup_ms"] = round(self._launch_ms + load_ms, 1)
+        self._info["load_ms"] = round(load_ms, 1)
         log.info(
-            "renderer ready in %.0f ms: %s (pid %s)",
+            "renderer ready in %.0f ms (scene %.0f ms): %s (pid %s)",
             self._info["startup_ms"],
+            load_ms,
             self._info.get("renderer"),
             self._pid,
         )
-        return self
 
     @property
     def pid(self) -> int | None:
@@ -155,7 +197,8 @@ class RendererProcess:
 
     def info(self) -> dict[str, Any]:
         """{"renderer": GL_RENDERER, "vendor", "version", "gpu": bool, "samples": MSAA count,
-        "upload_ms", "startup_ms": spawn + context + scene upload}; empty before start."""
+        "upload_ms", "load_ms": sending + uploading the scene, "startup_ms": spawn + context
+        + load}; empty before the scene is loaded."""
         return dict(self._info)
 
     async def render(self, view: View) -> Frame:
@@ -164,6 +207,8 @@ class RendererProcess:
         check_view(view)
         async with self._lock:
             self._check_open()
+            if not self._loaded:
+                raise RendererError("The renderer has no scene yet.")
             self._sequence += 1
             sequence, slot = self._sequence, (self._last_slot + 1) % SLOTS
             began = time.perf_counter()
@@ -205,11 +250,11 @@ class RendererProcess:
     ) -> None:
         await self.aclose()
 
-    async def _handshake(self, scene: SceneData, within: float) -> None:
-        deadline = time.monotonic() + within
-        self._expect(await self._receive(deadline, "creating its OpenGL context"), Started)
+    async def _send_scene(self, scene: SceneData, checkerboard: bool, deadline: float) -> None:
         # A thread, so that a large scene does not hold up the loop while the pipe drains.
-        self._sending = asyncio.ensure_future(in_daemon_thread(_send_scene, self._conn, scene))
+        self._sending = asyncio.ensure_future(
+            in_daemon_thread(_send_scene, self._conn, scene, checkerboard)
+        )
         try:
             await asyncio.wait_for(asyncio.shield(self._sending), deadline - time.monotonic())
         except TimeoutError:
@@ -220,10 +265,7 @@ class RendererProcess:
         except OSError as exc:  # the renderer went away while reading: its reason follows
             log.debug("sending the scene failed: %s", exc)
         ready = self._expect(await self._receive(deadline, "uploading the scene"), Ready)
-        self._info = {**ready.info, "upload_ms": round(ready.upload_ms, 1)}
-        # Both processes have it mapped now: its name can go, so that nothing is left in
-        # /dev/shm however the two end (the pages live until both unmap them).
-        self._unlink_memory()
+        self._info = {**self._info, **ready.info, "upload_ms": round(ready.upload_ms, 1)}
 
     def _expect(self, message: object, kind: type[Any]) -> Any:
         if isinstance(message, Failed):
@@ -376,10 +418,10 @@ async def _exited(process: BaseProcess, within: float) -> bool:
     return process.exitcode is not None
 
 
-def _send_scene(conn: Connection, scene: SceneData) -> None:
+def _send_scene(conn: Connection, scene: SceneData, checkerboard: bool) -> None:
     """The scene, once: a small header, then each array's bytes without a pickled copy."""
     bounds = None if scene.bounds is None else scene.bounds.tolist()
-    conn.send(SceneHeader(scene.vertices, len(scene.indices), bounds))
+    conn.send(SceneHeader(scene.vertices, len(scene.indices), bounds, checkerboard))
     for array in (scene.positions, scene.normals, scene.colours, scene.indices):
         conn.send_bytes(np.ascontiguousarray(array).data.cast("B"))
 
