@@ -98,7 +98,7 @@ def _role(process: psutil.Process, host_pid: int) -> str:
         return "resource_tracker"
     if "forkserver" in command:
         return "forkserver"
-    if "render" in command or "spawn_main" in command:
+    if "renderhub.host.render.child" in command:
         return "renderer"
     return f"other-{process.pid}"
 

@@ -56,7 +56,7 @@ def assignment(**changes: Any) -> dict[str, Any]:
 
 def renderer_children(host: HostProcess) -> list[psutil.Process]:
     children = psutil.Process(host.process.pid).children()
-    return [child for child in children if "spawn_main" in " ".join(child.cmdline())]
+    return [c for c in children if "renderhub.host.render.child" in " ".join(c.cmdline())]
 
 
 def test_a_pooled_host_warms_up_and_waits_idle(spawn_host: SpawnHost, signing_key: Path) -> None:

@@ -42,9 +42,6 @@ log = logging.getLogger(__name__)
 PORT_RANGE = (49152, 65534)
 _PORT_TRIES = 64
 _CONTROL_TOKEN_ENV = "RENDERHUB_HOST_CONTROL_TOKEN"
-# Fewer malloc arenas: the host's threads (loading, aiortc, uvicorn) would otherwise each get
-# one, and keep their freed pages; two cost no measurable speed here.
-HOST_ENVIRONMENT = {"MALLOC_ARENA_MAX": "2"}
 
 
 class LocalBackend:
@@ -142,7 +139,7 @@ class LocalBackend:
     ) -> subprocess.Popen[bytes]:
         for listener in listeners:
             command += ["--listen-fd", str(listener.fileno())]
-        environment = {**os.environ, **HOST_ENVIRONMENT, _CONTROL_TOKEN_ENV: token}
+        environment = {**os.environ, _CONTROL_TOKEN_ENV: token}
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log_file:
             try:
