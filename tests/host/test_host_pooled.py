@@ -3,6 +3,7 @@ session, then assigned one over POST /control/assign and from then on an ordinar
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from datetime import UTC, datetime
@@ -16,7 +17,13 @@ from click.testing import CliRunner
 from renderhub.clock import ManualClock
 from renderhub.host.command import host as host_command
 from renderhub.tokens import TokenIssuer, load_or_create_signing_key, public_key_path
-from tests.host.host_testing import CONTROL_TOKEN, HostProcess, SpawnHost, wait_until
+from tests.host.host_testing import (
+    CONTROL_TOKEN,
+    HostProcess,
+    ModelServer,
+    SpawnHost,
+    wait_until,
+)
 
 WARM_TIMEOUT = 60.0  # a fresh interpreter, trimesh and an EGL context, on a busy 2-core machine
 CONTROL = {"Authorization": f"Bearer {CONTROL_TOKEN}"}
@@ -55,8 +62,13 @@ def assignment(**changes: Any) -> dict[str, Any]:
 
 
 def renderer_children(host: HostProcess) -> list[psutil.Process]:
-    children = psutil.Process(host.process.pid).children()
-    return [c for c in children if "renderhub.host.render.child" in " ".join(c.cmdline())]
+    """The host's live renderer processes (one that has exited is no longer counted)."""
+    found = []
+    for child in psutil.Process(host.process.pid).children():
+        with contextlib.suppress(psutil.Error):  # gone, or a zombie until the host reaps it
+            if "renderhub.host.render.child" in " ".join(child.cmdline()):
+                found.append(child)
+    return found
 
 
 def test_a_pooled_host_warms_up_and_waits_idle(spawn_host: SpawnHost, signing_key: Path) -> None:
@@ -128,6 +140,21 @@ def test_an_assigned_model_that_fails_is_reported_as_500(
 
     assert host.health().status_code == 500
     assert "gone.glb does not exist" in body["message"]
+    wait_until(lambda: renderer_children(host) == [] or None, 10, "the idle renderer to end")
+
+
+def test_an_ordinary_host_starts_its_renderer_beside_loading_and_ends_it_if_loading_fails(
+    spawn_host: SpawnHost, model_server: ModelServer
+) -> None:
+    url = f"{model_server.url}/stall.glb"  # sends a byte, then nothing
+    args = ("--allow-models", f"{model_server.url}/", "--fetch-timeout", "4")
+    host = spawn_host(url, args=args)
+
+    wait_until(lambda: renderer_children(host) or None, 15, "the renderer, during the download")
+    host.wait_for("error")
+
+    wait_until(lambda: renderer_children(host) == [] or None, 10, "the renderer to end")
+    assert host.process.poll() is None, "the host itself stays up to report the error"
 
 
 BAD_BODIES: list[tuple[object, str]] = [

@@ -105,7 +105,7 @@ async def serve_host(
     warm: WarmRenderer | None = None
     if start_renderer is None:
         start_renderer = warm = WarmRenderer()
-    session = SessionLoad(config, state, streamer, auth, start_renderer)
+    session = SessionLoad(config, state, streamer, auth, start_renderer, warm)
     if config.pooled:
         auth.await_session()
     assigner = session.assign if config.pooled else None
@@ -149,18 +149,21 @@ class SessionLoad:
         streamer: Streamer,
         auth: ClientAuth,
         start: RendererStarter,
+        warm: WarmRenderer | None = None,
     ) -> None:
+        """`warm`: the renderer launched ahead, ended at once if loading fails."""
         self._config = config
         self._state = state
         self._streamer = streamer
         self._auth = auth
         self._start = start
+        self._warm = warm
         self._task: asyncio.Task[None] | None = None
 
     def begin(self) -> None:
         """Start loading the configured session (once)."""
         if self._task is None:
-            work = _load_and_start(self._config, self._state, self._streamer, self._start)
+            work = self._load_and_start()
             self._task = asyncio.create_task(work, name="load")
 
     def assign(self, assignment: Assignment) -> None:
@@ -190,6 +193,21 @@ class SessionLoad:
             f"{budget.limit:,}" if budget.limit is not None else "none",
         )
         self.begin()
+
+    async def _load_and_start(self) -> None:
+        await load_models(self._config, self._state)
+        if self._state.phase is not Phase.READY:
+            if self._warm is not None:
+                await self._warm.aclose()  # no scene will come: free its memory now
+            return
+        try:
+            source = await self._start(self._state)
+        except Exception as exc:
+            message = getattr(exc, "message", None) or f"The renderer could not start: {exc!r}"
+            log.error("the renderer could not start: %s", message)
+            self._streamer.renderer_failed(message)
+            return
+        await self._streamer.attach(source)
 
     async def aclose(self) -> None:
         """Stop loading, if it still runs."""
@@ -241,6 +259,7 @@ def _uvicorn_config(app: object) -> uvicorn.Config:
     return uvicorn.Config(
         app,  # type: ignore[arg-type]
         lifespan="off",
+        ws="none",  # the host serves no WebSockets: this skips importing a library for them
         log_config=None,
         access_log=False,
         server_header=False,
@@ -255,22 +274,6 @@ async def _until_started(server: uvicorn.Server, serving: asyncio.Task[None]) ->
             serving.result()
             return
         await asyncio.sleep(0.005)
-
-
-async def _load_and_start(
-    config: HostConfig, state: HostState, streamer: Streamer, start: RendererStarter
-) -> None:
-    await load_models(config, state)
-    if state.phase is not Phase.READY:
-        return
-    try:
-        source = await start(state)
-    except Exception as exc:
-        message = getattr(exc, "message", None) or f"The renderer could not start: {exc!r}"
-        log.error("the renderer could not start: %s", message)
-        streamer.renderer_failed(message)
-        return
-    await streamer.attach(source)
 
 
 async def _stop_at_deadline(deadline: Deadline, stop: StopRequest) -> None:
