@@ -148,7 +148,8 @@ def host(
     port: int | None,
 ) -> None:
     """Run the render host of one session: load its models, serve /health, and stream
-    them to one client over WebRTC (POST /webrtc/offer).
+    them to one client over WebRTC (POST /webrtc/offer). With --pooled: warm up, wait idle,
+    and take the session from POST /control/assign.
 
     The control endpoints need `Authorization: Bearer $RENDERHUB_HOST_CONTROL_TOKEN`; a client
     needs an access token of --account-id, verified with --public-key.

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from renderhub.host.frames import FrameSource
 from renderhub.host.render.process import RendererProcess
+from renderhub.host.render.scene_data import scene_data
 from renderhub.host.state import HostState
 from renderhub.host.threads import in_daemon_thread
 
@@ -45,8 +46,6 @@ class WarmRenderer:
 
     async def __call__(self, state: HostState) -> FrameSource:
         """Give the renderer the loaded scene (a checkerboard when over the limit)."""
-        from renderhub.host.render.scene_data import scene_data
-
         assert state.scene is not None
         renderer = await asyncio.shield(self.launch())
         self._handed_over = True
@@ -76,7 +75,6 @@ def warm_loading() -> float:
     import trimesh
 
     from renderhub.host.meshes import build_scene, load_model_file
-    from renderhub.host.render.scene_data import scene_data
 
     with tempfile.TemporaryDirectory(prefix="renderhub-warm-") as folder:
         path = Path(folder) / "warm.glb"
