@@ -157,6 +157,25 @@ def test_an_ordinary_host_starts_its_renderer_beside_loading_and_ends_it_if_load
     assert host.process.poll() is None, "the host itself stays up to report the error"
 
 
+def test_a_pooled_host_whose_renderer_cannot_start_fails_and_refuses_sessions(
+    spawn_host: SpawnHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GLCONTEXT_LINUX_LIBEGL", "/nonexistent/libEGL.so.1")
+    host = spawn_host(pooled=True)
+
+    body = host.wait_for("error", timeout=WARM_TIMEOUT)
+    refused = host.client.post("/control/assign", json=assignment(), headers=CONTROL)
+
+    assert host.health().status_code == 500
+    assert body["message"].startswith(
+        "The renderer could not start: Could not create an OpenGL context through EGL: "
+    )
+    assert refused.status_code == 409
+    assert refused.json()["error"]["message"].startswith(
+        "This render host cannot take a session: The renderer could not start: "
+    )
+
+
 BAD_BODIES: list[tuple[object, str]] = [
     ("not json", "The body must be a JSON object describing the session."),
     ([], "The body must be a JSON object describing the session."),
