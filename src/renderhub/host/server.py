@@ -1,9 +1,10 @@
 """Running one host: serve HTTP on the given sockets, load the models, start the renderer,
 stream to a client, until told to stop.
 
-The renderer process is launched at once, beside loading, and given the scene once loaded. A
-pooled host warms up instead (renderer launched, loading imported and run once on a tiny
-model), reports idle, and loads only when POST /control/assign gives it a session.
+The renderer process starts once the models are loaded (started beside the loading, it took
+CPU from it and delayed Ready on a 2-core machine). A pooled host warms up instead: it starts
+its renderer and runs the loader once on a tiny model before it has a session, reports idle,
+and when POST /control/assign gives it one, only loads the models and hands the scene over.
 
 The host stops on SIGTERM or SIGINT, on POST /control/shutdown, or by itself once its hard
 deadline passes. Either way the connected client is told why ("bye"), its connection and the
@@ -89,7 +90,7 @@ async def serve_host(
     """Serve the host on `sockets` until it is told to stop or its deadline passes.
 
     `start_renderer` starts the renderer once the models are loaded (default: a
-    RendererProcess launched at start, see warmup.WarmRenderer)."""
+    RendererProcess, launched ahead on a pooled host, see warmup.WarmRenderer)."""
     deadline = Deadline(config.deadline)
     state = HostState(
         session_id=config.session_id,
@@ -115,8 +116,6 @@ async def serve_host(
     await _until_started(server, serving)
     for sock in sockets:
         log.info("listening on %s", _address(sock))
-    if warm is not None:
-        warm.launch()
     tasks = [
         asyncio.create_task(_stop_at_deadline(deadline, state.stop), name="deadline"),
         asyncio.create_task(_stop_when_asked(state.stop, streamer, server), name="stop"),
@@ -231,8 +230,10 @@ def _check_assignable(state: HostState, config: HostConfig, assignment: Assignme
 
 
 async def _warm_up(state: HostState, warm: WarmRenderer | None) -> None:
-    """Warm a pooled host: loading run once and the renderer launched; then it is idle."""
+    """Warm a pooled host: the renderer launched and loading run once; then it is idle."""
     began = time.perf_counter()
+    if warm is not None:
+        warm.launch()
     try:
         loading_seconds = await in_daemon_thread(warm_loading)
     except Exception:  # warming is an optimisation: the session's own load still reports

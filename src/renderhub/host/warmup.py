@@ -1,9 +1,9 @@
 """Getting a host warm before its scene exists: the renderer process with its GL context, and
 the imports and first-call costs of loading a model.
 
-Every host launches its renderer at start, beside loading the models; a pooled host does it
-before it has a session at all, so that an assigned session only loads its models and hands
-the scene to a renderer that is already running.
+A pooled host launches its renderer before it has a session at all, so that an assigned
+session only loads its models and hands the scene to a renderer that is already running; an
+ordinary host launches it once its models are loaded.
 """
 
 from __future__ import annotations
