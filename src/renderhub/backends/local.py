@@ -1,4 +1,5 @@
-"""The local backend: one `renderhub host` process per session on this machine.
+"""The local backend: one `renderhub host` process per session on this machine, and warm-pool
+hosts (`renderhub host --pooled`) started idle and assigned a session later.
 
 Hosts are started in their own process session, so they outlive a control-plane restart;
 their listening sockets are bound here (in 49152-65534) and inherited, so no other process
@@ -23,7 +24,14 @@ from pathlib import Path
 import httpx
 import psutil
 
-from renderhub.backends.base import BackendState, HostHealth, HostPhase, HostSpec, StartedHost
+from renderhub.backends.base import (
+    BackendState,
+    HostHealth,
+    HostPhase,
+    HostSpec,
+    IdleHostSpec,
+    StartedHost,
+)
 from renderhub.backends.compute import measure_teraflops
 from renderhub.errors import BackendError
 from renderhub.settings import Settings
@@ -46,6 +54,56 @@ class LocalBackend:
         self._teraflops: float | None = None
 
     async def start(self, spec: HostSpec) -> StartedHost:
+        command = [
+            "--session-id", spec.session_id,
+            "--size", spec.size.value,
+            "--deadline", f"{spec.deadline:.3f}",
+            "--polygon-limit", str(spec.polygon_limit or 0),
+            "--account-id", spec.account_id,
+        ]  # fmt: skip
+        for model in spec.models:
+            command += ["--model", model]
+        return await self._launch(command, self._log_path(spec.account_id, spec.session_id))
+
+    async def start_idle(self, spec: IdleHostSpec) -> StartedHost:
+        """Start a warm-pool host (`renderhub host --pooled`); it polls IDLE once warm."""
+        command = [
+            "--pooled",
+            "--pool-id", spec.pool_id,
+            "--size", spec.size.value,
+            "--deadline", f"{spec.deadline:.3f}",
+            "--polygon-limit", str(spec.polygon_limit or 0),
+        ]  # fmt: skip
+        started = await self._launch(command, self._log_path("pool", f"pool-{spec.pool_id}"))
+        started.state["poolId"] = spec.pool_id
+        return started
+
+    async def assign(self, state: BackendState, spec: HostSpec) -> None:
+        """Give an idle host its session (POST /control/assign); BackendError, saying why, if
+        the host is gone or refuses."""
+        exit_status = self._exit_status(state)
+        if exit_status is not None:
+            raise BackendError(f"The pooled render host is gone ({exit_status}).")
+        body = {
+            "sessionId": spec.session_id,
+            "accountId": spec.account_id,
+            "size": spec.size.value,
+            "models": list(spec.models),
+            "deadline": spec.deadline,
+            "polygonLimit": spec.polygon_limit,
+        }
+        try:
+            response = await self._http.post(
+                _url(state, "/control/assign"),
+                json=body,
+                headers={"Authorization": f"Bearer {state['controlToken']}"},
+            )
+        except httpx.HTTPError as exc:
+            raise BackendError(f"The pooled render host did not answer: {exc}.") from exc
+        if response.status_code != 202:
+            raise BackendError(f"The pooled render host refused the session: {_reason(response)}")
+
+    async def _launch(self, arguments: list[str], log_path: Path) -> StartedHost:
         if self._teraflops is None:
             self._teraflops = await asyncio.to_thread(measure_teraflops)
         address = self._settings.advertised_host_address
@@ -53,8 +111,8 @@ class LocalBackend:
         ports = handshake.getsockname()[1], inspector.getsockname()[1]
         try:
             token = secrets.token_urlsafe(32)
-            log_path = self._log_path(spec)
-            process = self._spawn(spec, [handshake, inspector], token, log_path)
+            command = [*self._host_command(), *arguments]
+            process = self._spawn(command, [handshake, inspector], token, log_path)
         finally:
             handshake.close()
             inspector.close()
@@ -77,9 +135,8 @@ class LocalBackend:
         )
 
     def _spawn(
-        self, spec: HostSpec, listeners: list[socket.socket], token: str, log_path: Path
+        self, command: list[str], listeners: list[socket.socket], token: str, log_path: Path
     ) -> subprocess.Popen[bytes]:
-        command = [*self._host_command(spec)]
         for listener in listeners:
             command += ["--listen-fd", str(listener.fileno())]
         environment = {**os.environ, _CONTROL_TOKEN_ENV: token}
@@ -98,18 +155,14 @@ class LocalBackend:
             except OSError as exc:
                 raise BackendError(f"Could not start a render host: {exc.strerror}.") from exc
 
-    def _host_command(self, spec: HostSpec) -> list[str]:
+    def _host_command(self) -> list[str]:
+        """The command line every host shares; the session's (or pool's) part follows."""
         settings = self._settings
         command = [
             sys.executable, "-m", "renderhub", "host",
-            "--session-id", spec.session_id,
-            "--size", spec.size.value,
-            "--deadline", f"{spec.deadline:.3f}",
             "--models-dir", str(settings.models_dir),
-            "--polygon-limit", str(spec.polygon_limit or 0),
             "--max-model-bytes", str(settings.max_model_bytes),
             "--fetch-timeout", str(settings.model_fetch_timeout_seconds),
-            "--account-id", spec.account_id,
             # Only the address clients are told about: ICE stays on it (loopback by default).
             "--ice-address", settings.advertised_host_address,
         ]  # fmt: skip
@@ -120,13 +173,12 @@ class LocalBackend:
             command += ["--public-key", str(public_key)]
         for prefix in settings.allow_models:
             command += ["--allow-models", prefix]
-        for model in spec.models:
-            command += ["--model", model]
         return command
 
-    def _log_path(self, spec: HostSpec) -> Path:
-        digest = hashlib.sha256(f"{spec.account_id}/{spec.session_id}".encode()).hexdigest()
-        return self._settings.hosts_dir / f"{spec.session_id[:64]}-{digest[:12]}.log"
+    def _log_path(self, owner: str, name: str) -> Path:
+        """The host's log file, named after its session (or pool id) and owner."""
+        digest = hashlib.sha256(f"{owner}/{name}".encode()).hexdigest()
+        return self._settings.hosts_dir / f"{name[:64]}-{digest[:12]}.log"
 
     async def poll(self, state: BackendState) -> HostHealth:
         exit_status = self._exit_status(state)
@@ -141,6 +193,8 @@ class LocalBackend:
         body = _json_or_empty(response)
         message = body.get("message")
         text = message if isinstance(message, str) else None
+        if response.status_code == 200 and body.get("status") == "idle":
+            return HostHealth(HostPhase.IDLE)
         if response.status_code == 200 and body.get("status") == "ready":
             polygons = body.get("polygons")
             return HostHealth(
@@ -247,6 +301,15 @@ def _url(state: BackendState, path: str) -> str:
     address = state["address"]
     host = f"[{address}]" if ":" in address else address
     return f"http://{host}:{state['port']}{path}"
+
+
+def _reason(response: httpx.Response) -> str:
+    """The host's one-sentence error message, or the bare HTTP status."""
+    error = _json_or_empty(response).get("error")
+    message = error.get("message") if isinstance(error, dict) else None
+    if isinstance(message, str):
+        return message
+    return f"HTTP {response.status_code} {response.reason_phrase}."
 
 
 def _json_or_empty(response: httpx.Response) -> dict[str, object]:

@@ -23,7 +23,10 @@ class FetchLimits:
 
 @dataclass(frozen=True, slots=True)
 class HostConfig:
-    session_id: str
+    """`pooled`: start idle, with no session (session_id, account_id and models empty), and
+    take one from POST /control/assign; `pool_id` names the host in its logs and /health."""
+
+    session_id: str | None
     size: SessionSize
     deadline: float
     models: tuple[str, ...]
@@ -35,3 +38,5 @@ class HostConfig:
     account_id: str | None = None
     ice_servers: tuple[IceServer, ...] = ()
     ice_addresses: tuple[str, ...] = ()
+    pooled: bool = False
+    pool_id: str | None = None
