@@ -94,18 +94,21 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def server_environment(capacity: int) -> dict[str, str]:
+def server_environment(capacity: int, extra: dict[str, str] | None = None) -> dict[str, str]:
     """This process's environment without any RENDERHUB_* setting, plus the bench's own."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("RENDERHUB_")}
     environment.update(
         RENDERHUB_CAPACITY_STANDARD=str(capacity),
         RENDERHUB_LOG_LEVEL="warning",
         PYTHONUNBUFFERED="1",
+        **(extra or {}),
     )
     return environment
 
 
-def start_server(root: Path, workers: int, capacity: int) -> Server:
+def start_server(
+    root: Path, workers: int, capacity: int, extra: dict[str, str] | None = None
+) -> Server:
     data_dir = root / f"data-w{workers}"
     log_path = root / f"server-w{workers}.log"
     port = free_port()
@@ -118,7 +121,7 @@ def start_server(root: Path, workers: int, capacity: int) -> Server:
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
-            env=server_environment(capacity),
+            env=server_environment(capacity, extra),
             start_new_session=True,
         )
     account_id, key = wait_for_banner(process, log_path)

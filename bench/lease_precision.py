@@ -14,15 +14,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.figures import log, percentile, summary
-
+from figures import log, percentile, summary
 from renderhub.api.app import create_app
 from renderhub.backends.base import BackendState
 from renderhub.sessions.requests import CreateSession
