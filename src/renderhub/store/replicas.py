@@ -49,8 +49,10 @@ class ReplicaStore:
         self._engine = engine
 
     async def register(self, replica_id: str, now: float) -> None:
+        """Add this replica (again, if an earlier try's answer was lost)."""
         hostname, pid, process_started_at = this_process()
         async with self._engine.begin() as connection:
+            await connection.execute(delete(replicas).where(replicas.c.id == replica_id))
             await connection.execute(
                 insert(replicas).values(
                     id=replica_id,
