@@ -11,7 +11,8 @@ import psutil
 import pytest
 
 from renderhub.backends.base import HostPhase, load_backend
-from renderhub.backends.local import PORT_RANGE, LocalBackend, _bind_port
+from renderhub.backends.local import LocalBackend
+from renderhub.backends.ports import PORT_RANGE, bind_port
 from renderhub.errors import ConfigurationError
 from tests.conftest import make_settings
 
@@ -87,7 +88,7 @@ async def test_a_reused_pid_is_not_mistaken_for_the_host(tmp_path: Path) -> None
 
 
 def test_ports_come_from_the_dynamic_range() -> None:
-    listeners = [_bind_port("127.0.0.1") for _ in range(5)]
+    listeners = [bind_port("127.0.0.1") for _ in range(5)]
     try:
         for listener in listeners:
             assert PORT_RANGE[0] <= listener.getsockname()[1] <= PORT_RANGE[1]

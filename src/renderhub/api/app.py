@@ -14,11 +14,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from renderhub import __version__
-from renderhub.api import sessions_2021, sessions_v1, sts
+from renderhub.api import host_models, sessions_2021, sessions_v1, sts
 from renderhub.api.context import ApiContext
 from renderhub.api.errors import handle_http_exception, handle_renderhub_error
 from renderhub.api.middleware import CorrelationMiddleware
-from renderhub.backends.base import Backend, load_backend
+from renderhub.backends.base import Backend, load_backend, open_backend
 from renderhub.clock import Clock, SystemClock
 from renderhub.errors import RenderHubError
 from renderhub.sessions.scheduler import Scheduler
@@ -52,6 +52,7 @@ def create_app(
         reader = open_reader(settings.database)
         signing_key = load_or_create_signing_key(settings.signing_key_path)
         chosen_backend = backend or load_backend(settings)
+        await open_backend(chosen_backend)
         tasks = TaskOwner()
         service = SessionService(
             SessionStore(engine, reader), chosen_backend, settings, clock, tasks
@@ -83,6 +84,7 @@ def create_app(
             *sts.routes,
             *sessions_v1.routes,
             *sessions_2021.routes,
+            *host_models.routes,
         ],
         middleware=[Middleware(CorrelationMiddleware)],
         exception_handlers={

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
-from renderhub.backends.base import Backend, HostPhase, HostSpec
+from renderhub.backends.base import Backend, HostPhase
 from renderhub.clock import Clock
 from renderhub.errors import (
     BackendError,
@@ -19,6 +19,7 @@ from renderhub.errors import (
     NotFound,
     RenderHubError,
 )
+from renderhub.sessions.host_specs import host_spec
 from renderhub.sessions.requests import CreateSession
 from renderhub.sessions.tasks import TaskOwner
 from renderhub.settings import Settings
@@ -179,14 +180,8 @@ class SessionService:
             raise
 
     async def _launch(self, record: SessionRecord) -> dict[str, object] | None:
-        spec = HostSpec(
-            account_id=record.account_id,
-            session_id=record.id,
-            size=record.size,
-            models=record.models,
-            deadline=record.start_deadline + record.lease_seconds + self._grace,
-            polygon_limit=self.settings.polygon_limit_for(record.size),
-        )
+        deadline = record.start_deadline + record.lease_seconds + self._grace
+        spec = host_spec(record, self.settings, self.clock, deadline)
         try:
             started = await self.backend.start(spec)
         except BackendError as exc:
