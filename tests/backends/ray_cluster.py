@@ -81,7 +81,8 @@ class RayCluster:
 
 
 def _start_node(cluster: RayCluster, ip: str, head: bool, resources: dict[str, float]) -> RayNode:
-    worker_ports = random.randrange(20000, 45000, 100)
+    # Below Linux's ephemeral range (32768-), where the other ports above are picked.
+    worker_ports = random.randrange(12000, 32000, 100)
     command = [
         _RAY, "start", "--block", f"--node-ip-address={ip}", "--num-cpus=1",
         f"--resources={json.dumps(resources)}", "--disable-usage-stats",
@@ -126,9 +127,9 @@ def driver_environment(token: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def ray_cluster(temp_dir: Path, worker_resources: dict[str, float] | None = None) -> Iterator[
-    RayCluster
-]:
+def ray_cluster(
+    temp_dir: Path, worker_resources: dict[str, float] | None = None
+) -> Iterator[RayCluster]:
     """A head and a worker, each with room for HOSTS_PER_NODE Standard hosts (and the
     worker one Premium host); every process killed on the way out."""
     temp_dir.mkdir(parents=True, exist_ok=True)

@@ -80,6 +80,7 @@ def _prepare(settings: Settings) -> NewAccount | None:
     """Create the data directory, the store, the signing key and the sample models; create a
     first account when there is none, and return it (its keys exist only now)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _check_backend(settings)
     load_or_create_signing_key(settings.signing_key_path)
     _install_samples(settings.models_dir)
 
@@ -93,6 +94,18 @@ def _prepare(settings: Settings) -> NewAccount | None:
         return asyncio.run(first_account())
     except RenderHubError as exc:
         raise click.ClickException(exc.message) from exc
+
+
+def _check_backend(settings: Settings) -> None:
+    """Refuse to start, in one sentence, with a backend that cannot work as configured
+    (unknown, or a Ray cluster that cannot be reached): its constructor checks that."""
+    from renderhub.backends.base import load_backend
+
+    try:
+        backend = load_backend(settings)
+    except RenderHubError as exc:
+        raise click.ClickException(exc.message) from exc
+    asyncio.run(backend.aclose())
 
 
 def _install_samples(models_dir: Path) -> None:
