@@ -36,7 +36,7 @@ from tests.backends.ray_cluster import (
     free_port,
     ray_cluster,
 )
-from tests.conftest import API
+from tests.conftest import API, wait_for
 from tests.e2e.server import ServerProcess, SignedIn, sign_in
 from tests.host.stream.peers import Viewer
 
@@ -245,6 +245,27 @@ async def test_a_second_start_of_a_session_adopts_its_host(cluster: RayCluster) 
     finally:
         await backend.aclose()
         await racing.aclose()
+
+
+async def test_a_host_dies_with_its_actor_even_on_sigkill(cluster: RayCluster) -> None:
+    backend = _backend()
+    try:
+        started = await backend.start(_spec(f"sigkill-{uuid.uuid4().hex[:8]}"))
+        host = psutil.Process(started.state["pid"])
+        actor = host.parent()
+        assert actor is not None
+        actor.kill()
+        wait_until(lambda: not _alive(host.pid), 10, "the host to die with its actor")
+
+        async def gone() -> Any:
+            health = await backend.poll(started.state)
+            return health if health.phase is HostPhase.GONE else None
+
+        health = await wait_for(gone, within=10)
+        assert health.message == "The render host's Ray actor died."
+        await backend.stop(started.state)  # safe when already gone
+    finally:
+        await backend.aclose()
 
 
 async def test_a_full_cluster_ends_the_start_with_a_clear_error(
