@@ -227,6 +227,20 @@ def test_the_models_route_takes_only_a_hosts_own_credential(
     assert httpx.get(model_url).status_code == 401
 
 
+async def test_start_up_warns_of_a_size_no_node_offers(
+    cluster: RayCluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    backend = _backend()
+    try:
+        with caplog.at_level("WARNING", logger="renderhub.backends.ray"):
+            await backend.open()
+    finally:
+        await backend.aclose()
+    warnings = [record.getMessage() for record in caplog.records]
+    assert any("has no 'renderhub_premium' resource: Premium sessions" in w for w in warnings)
+    assert not any("'renderhub_standard'" in w for w in warnings)
+
+
 async def test_a_second_start_of_a_session_adopts_its_host(cluster: RayCluster) -> None:
     backend, racing = _backend(), _backend()  # e.g. a retry, or a racing replica
     session_id = f"adopt-{uuid.uuid4().hex[:8]}"

@@ -17,12 +17,14 @@ import asyncio
 import contextlib
 import functools
 import hashlib
+import ipaddress
 import logging
 import re
 import secrets
 import socket
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from renderhub.backends.base import BackendState, HostHealth, HostPhase, HostSpec, StartedHost
 from renderhub.backends.host_http import HostHttp
@@ -68,6 +70,12 @@ class RayBackend:
         """Join the cluster and check that it offers each size's resource (a warning when
         not: an autoscaler may still add such nodes)."""
         await self._join()
+        if _is_loopback(self._settings.models_url) and not _is_loopback(self._address[0]):
+            log.warning(
+                "Hosts on Ray nodes fetch data-dir models from %s, a loopback address they "
+                "cannot reach; set RENDERHUB_HOST_MODELS_URL (or RENDERHUB_PUBLIC_URL).",
+                self._settings.models_url,
+            )
         resources = await self._blocking(_cluster_resources)
         for size in SessionSize:
             resource = self._settings.ray_resource_for(size)
@@ -367,6 +375,16 @@ def _check_reachable(host: str, port: int) -> None:
             f"The Ray cluster at {host}:{port} cannot be reached ({cause.lower()}); check "
             "RENDERHUB_RAY_ADDRESS and that the Ray head node is running."
         ) from exc
+
+
+def _is_loopback(url_or_host: str) -> bool:
+    host = urlsplit(url_or_host).hostname if "//" in url_or_host else url_or_host
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
 
 
 def _first_line(exc: BaseException) -> str:
