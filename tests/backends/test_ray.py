@@ -24,6 +24,7 @@ import pytest
 
 from renderhub.backends.base import HostPhase, HostSpec
 from renderhub.backends.ray import RayBackend, actor_name
+from renderhub.clock import ManualClock
 from renderhub.errors import BackendError, ConfigurationError
 from renderhub.settings import Settings
 from renderhub.sizes import SessionSize
@@ -36,7 +37,7 @@ from tests.backends.ray_cluster import (
     free_port,
     ray_cluster,
 )
-from tests.conftest import API, wait_for
+from tests.conftest import API, make_settings, running_control_plane, wait_for
 from tests.e2e.server import ServerProcess, SignedIn, sign_in
 from tests.host.stream.peers import Viewer
 
@@ -312,6 +313,27 @@ async def test_a_full_cluster_ends_the_start_with_a_clear_error(
         for filler in fillers:
             await backend.stop(filler.state)
         await backend.aclose()
+
+
+async def test_a_session_no_node_has_room_for_ends_in_error(
+    cluster: RayCluster, tmp_path: Path
+) -> None:
+    import ray
+
+    settings = make_settings(
+        tmp_path / "data", backend="ray", ray_address=cluster.address, start_timeout_seconds=4.0
+    )
+    async with running_control_plane(settings, ManualClock()) as plane:
+        assert (await plane.create("no-room", size="Premium")).status_code == 201
+        body = await plane.wait_status("no-room", "Error", within=15)
+        await plane.context.service.tasks.aclose()
+    assert body["error"]["code"] == "HostStartFailed"
+    assert body["error"]["message"] == (
+        "No Ray node had room for a Premium render host (one unit of 'renderhub_premium') "
+        "within 3.6 s; the cluster is full or has no such node."
+    )
+    name = actor_name(plane.account.id, "no-room")
+    assert name not in {a["name"] for a in ray.util.list_named_actors(all_namespaces=True)}
 
 
 def test_a_control_plane_killed_and_restarted_readopts_the_ray_hosts(
