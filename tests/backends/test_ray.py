@@ -228,6 +228,25 @@ def test_the_models_route_takes_only_a_hosts_own_credential(
     assert httpx.get(model_url).status_code == 401
 
 
+def test_a_wrong_ray_token_is_one_sentence_at_start(cluster: RayCluster, tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "renderhub", "serve", "--data-dir", str(tmp_path), "--port", "0"],
+        env={**os.environ, "RAY_AUTH_TOKEN": "0" * 64},
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert (
+        f"Error: Could not join the Ray cluster at {cluster.address}: it refused this control "
+        "plane's token;" in result.stderr
+    ), result.stderr
+    assert "Traceback" not in result.stderr
+    assert time.monotonic() - started < 60
+
+
 async def test_start_up_warns_of_a_size_no_node_offers(
     cluster: RayCluster, caplog: pytest.LogCaptureFixture
 ) -> None:

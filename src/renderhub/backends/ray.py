@@ -100,7 +100,7 @@ class RayBackend:
                 ) from None
             except Exception as exc:
                 raise ConfigurationError(
-                    f"Could not join the Ray cluster at {self._address_text}: {_first_line(exc)}"
+                    f"Could not join the Ray cluster at {self._address_text}: {_join_failure(exc)}"
                 ) from exc
             self._joined = True
 
@@ -385,6 +385,22 @@ def _is_loopback(url_or_host: str) -> bool:
         return ipaddress.ip_address(host or "").is_loopback
     except ValueError:
         return False
+
+
+def _join_failure(exc: BaseException) -> str:
+    """Why ray.init failed, in words: its own error hides the cause in the chain."""
+    from ray.exceptions import AuthenticationError
+
+    cause: BaseException | None = exc
+    while cause is not None:
+        text = str(cause).lower()
+        if isinstance(cause, AuthenticationError) or "authentication token" in text:
+            return (
+                "it refused this control plane's token; give it the cluster's token "
+                "(RAY_AUTH_MODE=token with RAY_AUTH_TOKEN or ~/.ray/auth_token)."
+            )
+        cause = cause.__cause__ or cause.__context__
+    return _first_line(exc)
 
 
 def _first_line(exc: BaseException) -> str:

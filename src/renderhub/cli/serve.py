@@ -98,14 +98,20 @@ def _prepare(settings: Settings) -> NewAccount | None:
 
 def _check_backend(settings: Settings) -> None:
     """Refuse to start, in one sentence, with a backend that cannot work as configured
-    (unknown, or a Ray cluster that cannot be reached): its constructor checks that."""
-    from renderhub.backends.base import load_backend
+    (unknown; a Ray cluster that cannot be reached or refuses this control plane)."""
+    from renderhub.backends.base import load_backend, open_backend
+
+    async def check() -> None:
+        backend = load_backend(settings)
+        try:
+            await open_backend(backend)
+        finally:
+            await backend.aclose()
 
     try:
-        backend = load_backend(settings)
+        asyncio.run(check())
     except RenderHubError as exc:
         raise click.ClickException(exc.message) from exc
-    asyncio.run(backend.aclose())
 
 
 def _install_samples(models_dir: Path) -> None:
