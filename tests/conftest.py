@@ -1,12 +1,16 @@
-"""Shared fixtures: a control plane in-process (real store, real local backend, real host
-processes, a manual clock) and helpers to wait on conditions with a deadline."""
+"""Shared fixtures: a control plane in-process (real store, the fake backend, a manual clock)
+and helpers to wait on conditions with a deadline.
+
+The in-process tier tests the control plane's logic, so its hosts are `FakeBackend`'s: each
+test scripts how a session's host behaves through `plane.backend`. Real hosts are the
+end-to-end tier's (tests/e2e, tests/host, tests/backends)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +22,15 @@ from starlette.applications import Starlette
 
 from renderhub.api.app import create_app
 from renderhub.api.context import ApiContext
+from renderhub.backends.base import Backend
 from renderhub.clock import ManualClock
 from renderhub.samples import install_samples
 from renderhub.sessions.scheduler import Scheduler
 from renderhub.settings import Settings
 from renderhub.status import SessionStatus
 from renderhub.store.accounts import NewAccount
+from renderhub.testing import FakeBackend
+from tests.postgres import create_database, drop_database, postgres_server
 
 API = "api-version=2021-01-01"
 
@@ -72,6 +79,13 @@ class ControlPlane:
         return context
 
     @property
+    def backend(self) -> FakeBackend:
+        """The fake backend this plane runs on, to script its hosts and read its calls."""
+        backend = self.context.service.backend
+        assert isinstance(backend, FakeBackend), "this control plane runs on real hosts"
+        return backend
+
+    @property
     def scheduler(self) -> Scheduler:
         scheduler: Scheduler = self.app.state.scheduler
         return scheduler
@@ -86,11 +100,11 @@ class ControlPlane:
 
     def refresh_token(self) -> None:
         """A fresh token, for tests that move the clock past a token's 24 hours."""
-        self.token = self.context.issuer.issue(self.account.id)
+        self.token = self.context.access.issue(self.account.id)
 
     async def new_account(self) -> tuple[NewAccount, str]:
-        account = await self.context.accounts.create(self.clock.now().timestamp())
-        return account, self.context.issuer.issue(account.id)
+        account = await self.context.access.create_account()
+        return account, self.context.access.issue(account.id)
 
     async def create(self, session_id: str, **body: Any) -> httpx.Response:
         payload = {"maxLeaseTimeMinutes": 10, "size": "Standard", **body}
@@ -116,13 +130,20 @@ class ControlPlane:
 
 @asynccontextmanager
 async def running_control_plane(
-    settings: Settings, clock: ManualClock, *, run_scheduler: bool = False
+    settings: Settings,
+    clock: ManualClock,
+    *,
+    backend: Backend | None = None,
+    run_scheduler: bool = False,
 ) -> AsyncIterator[ControlPlane]:
     """Start the app's lifespan (store, backend, reconcile) and yield a wired client.
 
-    The scheduler loop is off by default: tests move the clock and call its steps."""
+    The backend is a new `FakeBackend` unless given: pass the same one to a second plane on
+    the same data dir to restart the control plane with its hosts still "running". The
+    scheduler loop is off by default: tests move the clock and call its steps."""
     install_samples(settings.models_dir)
-    app = create_app(settings, clock=clock, run_scheduler=run_scheduler)
+    backend = backend if backend is not None else FakeBackend(settings)
+    app = create_app(settings, clock=clock, backend=backend, run_scheduler=run_scheduler)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
@@ -131,14 +152,14 @@ async def running_control_plane(
             context: ApiContext = app.state.context
             if not run_scheduler:
                 await app.state.scheduler.reconcile()
-            account = await context.accounts.create(clock.now().timestamp())
+            account = await context.access.create_account()
             yield ControlPlane(
                 app=app,
                 client=client,
                 clock=clock,
                 settings=settings,
                 account=account,
-                token=context.issuer.issue(account.id),
+                token=context.access.issue(account.id),
             )
 
 
@@ -177,3 +198,20 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.delenv(name, raising=False)
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """A PostgreSQL server for the whole run (the given one, or a throwaway one)."""
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+async def postgres_url(postgres_admin_url: str) -> AsyncIterator[str]:
+    """A fresh database for one test, dropped afterwards; its SQLAlchemy URL."""
+    url = await create_database(postgres_admin_url)
+    try:
+        yield url
+    finally:
+        await drop_database(postgres_admin_url, url)

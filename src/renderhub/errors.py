@@ -90,6 +90,20 @@ class CapacityExhausted(TooManyRequests):
     """Every host slot of the requested size is taken."""
 
 
+class ServiceUnavailable(RenderHubError):
+    """The service cannot answer now (its database is unreachable); try again shortly."""
+
+    status_code = 503
+    code = "ServiceUnavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class InternalServerError(RenderHubError):
     status_code = 500
     code = "InternalServerError"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from renderhub.model_sources import ModelPolicy
@@ -32,9 +32,24 @@ class Settings(BaseSettings):
     backend: str = Field("local", description="Where render hosts run (entry-point name).")
     capacity_standard: int = Field(4, ge=0, description="Concurrent Standard sessions.")
     capacity_premium: int = Field(1, ge=0, description="Concurrent Premium sessions.")
+    warm_standard: int = Field(
+        0, ge=0, description="Standard hosts kept started and idle (they count against capacity)."
+    )
+    warm_premium: int = Field(
+        0, ge=0, description="Premium hosts kept started and idle (they count against capacity)."
+    )
     start_timeout_seconds: float = Field(300.0, gt=0, description="Starting longer -> Error.")
     host_grace_seconds: float = Field(60.0, ge=0, description="Host deadline past the lease.")
     health_interval_seconds: float = Field(5.0, gt=0, description="Liveness check of hosts.")
+    health_concurrency: int = Field(
+        64, ge=1, le=10_000, description="Hosts one replica checks at once."
+    )
+    claim_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="A replica's claim on its sessions' work lapses this long after its last "
+        "renewal; another replica then takes the work over.",
+    )
     stop_timeout_seconds: float = Field(10.0, gt=0, description="Graceful stop before a kill.")
     retention_days: float = Field(30.0, ge=0, description="Ended sessions stay readable.")
     standard_polygon_limit: int = Field(
@@ -118,6 +133,21 @@ class Settings(BaseSettings):
             return base.rstrip("/")
         host = self.advertised_host_address
         return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+
+    def warm_for(self, size: SessionSize) -> int:
+        return self.warm_premium if size is SessionSize.PREMIUM else self.warm_standard
+
+    @model_validator(mode="after")
+    def _pools_fit_capacity(self) -> Settings:
+        for size in SessionSize:
+            warm, capacity = self.warm_for(size), self.capacity_for(size.value)
+            if warm > capacity:
+                name = size.value.upper()
+                raise ValueError(
+                    f"RENDERHUB_WARM_{name} ({warm}) is larger than RENDERHUB_CAPACITY_{name} "
+                    f"({capacity}); warm hosts count against capacity"
+                )
+        return self
 
     @property
     def advertised_host_address(self) -> str:

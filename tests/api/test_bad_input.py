@@ -1,8 +1,8 @@
 """Bad input on every route: the right 4xx, the protocol's error body (with a message that says
 what was wrong), an MS-CV header, and a store left exactly as it was.
 
-Most tests need no session: every check runs before a session is looked up or created, and a
-valid create would start a real host process. Only the lease tests create (one) session each.
+Most tests need no session: every check runs before a session is looked up or created. Only
+the lease tests create (one) session each, on the fake backend.
 """
 
 from __future__ import annotations
@@ -595,7 +595,7 @@ async def test_list_rejects_a_skip_token_it_did_not_issue(plane: ControlPlane, t
     expect_error(response, 400, "BadRequest", "skipToken")
 
 
-# -- leases that do not extend (one real session per API generation) ---------------------------
+# -- leases that do not extend (one session per API generation) --------------------------------
 
 
 async def test_2021_update_must_extend_within_the_maximum(plane: ControlPlane) -> None:

@@ -14,7 +14,7 @@ CUBE = "samples/cube.glb"
 
 def _host_token(plane: ControlPlane, models: list[str], lifetime: float = 600.0) -> str:
     expires = plane.clock.now().timestamp() + lifetime
-    return plane.context.issuer.issue_host_models(plane.account.id, "s1", models, expires)
+    return plane.context.access.issuer.issue_host_models(plane.account.id, "s1", models, expires)
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -342,7 +342,9 @@ async def test_a_session_no_node_has_room_for_ends_in_error(
     settings = make_settings(
         tmp_path / "data", backend="ray", ray_address=cluster.address, start_timeout_seconds=4.0
     )
-    async with running_control_plane(settings, ManualClock()) as plane:
+    async with running_control_plane(
+        settings, ManualClock(), backend=RayBackend(settings)
+    ) as plane:
         assert (await plane.create("no-room", size="Premium")).status_code == 201
         body = await plane.wait_status("no-room", "Error", within=15)
         await plane.context.service.tasks.aclose()

@@ -1,4 +1,5 @@
-"""The async client against the real service in-process (real store, real hosts)."""
+"""The async client against the real service in-process (real store, the fake backend).
+A real host's loading error reaching the client: tests/e2e/test_host_outcomes.py."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from renderhub.client import (
     Unauthorized,
 )
 from renderhub.status import SessionStatus
+from renderhub.testing import Behaviour, Script
 from tests.conftest import ControlPlane
 
 
@@ -78,11 +80,13 @@ async def test_typed_errors_carry_the_services_message(plane: ControlPlane) -> N
 
 
 async def test_waiting_on_a_failing_session_raises(plane: ControlPlane) -> None:
-    (plane.settings.models_dir / "broken.glb").write_bytes(b"not a model")
+    plane.backend.default = Script(Behaviour.FAILS, "Could not load model 'broken.glb'.")
     async with _client(plane) as client:
-        session = await client.create_session(models=["broken.glb"])
-        with pytest.raises(SessionFailed, match=r"is Error: Could not load model 'broken\.glb'"):
+        session = await client.create_session(models=["samples/cube.glb"])
+        with pytest.raises(SessionFailed, match=r"is Error: Could not load model 'broken\.glb'\.$"):
             await client.wait_until_ready(session.id, timeout=20, interval=0.05)
+        failed = await client.get_session(session.id)
+        assert (failed.error_code, failed.status) == ("ModelLoadFailed", SessionStatus.ERROR)
 
 
 def test_sessions_parse_from_the_spec_examples() -> None:

@@ -21,7 +21,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def renderhub(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+def renderhub(
+    *args: str, data_dir: Path, environment: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a `renderhub` command to completion."""
     return subprocess.run(
         [sys.executable, "-m", "renderhub", *args, "--data-dir", str(data_dir)],
@@ -29,20 +31,24 @@ def renderhub(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
         check=False,
+        env={**os.environ, **(environment or {})},
     )
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path, port: int, *extra: str) -> None:
+    def __init__(
+        self, data_dir: Path, port: int, *extra: str, env: dict[str, str] | None = None
+    ) -> None:
         self.data_dir = data_dir
         self.port = port
         self.extra = extra
+        self.env = env or {}
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, within: float = 30.0, verify: bool = True) -> None:
         log = open(self.data_dir.parent / f"server-{self.port}.log", "ab")  # noqa: SIM115
-        environment = {**os.environ, "RENDERHUB_HEALTH_INTERVAL_SECONDS": "0.5"}
+        environment = {**os.environ, "RENDERHUB_HEALTH_INTERVAL_SECONDS": "0.5", **self.env}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "renderhub", "serve", "--port", str(self.port),
              "--data-dir", str(self.data_dir), *self.extra],

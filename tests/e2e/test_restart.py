@@ -13,6 +13,7 @@ import httpx
 import psutil
 import pytest
 
+from renderhub.backends.local import LocalBackend
 from renderhub.clock import ManualClock
 from tests.conftest import API, make_settings, running_control_plane, stop_all_hosts, wait_for
 from tests.e2e.server import ServerProcess, free_port, sign_in
@@ -88,7 +89,7 @@ def test_sigkill_mid_session_loses_nothing(server: ServerProcess) -> None:
 async def test_lease_that_ran_out_while_down_expires_on_restart(tmp_path: Path) -> None:
     clock = ManualClock()
     settings = make_settings(tmp_path / "data")
-    async with running_control_plane(settings, clock) as first:
+    async with running_control_plane(settings, clock, backend=LocalBackend(settings)) as first:
         await first.create("overdue", maxLeaseTimeMinutes=1, models=["samples/cube.glb"])
         await first.create("dies", maxLeaseTimeMinutes=60, models=["samples/cube.glb"])
         await first.wait_status("overdue", "Ready")
@@ -108,7 +109,7 @@ async def test_lease_that_ran_out_while_down_expires_on_restart(tmp_path: Path) 
     await wait_for(killed, within=10)
     clock.advance(timedelta(minutes=2))
 
-    async with running_control_plane(settings, clock) as second:
+    async with running_control_plane(settings, clock, backend=LocalBackend(settings)) as second:
         try:
             expired = await second.row("overdue", account_id)
             assert expired.status.value == "Expired"

@@ -21,6 +21,7 @@ from tests.host.host_testing import (
     ModelServer,
     SpawnHost,
     host_command,
+    pooled_command,
 )
 
 
@@ -42,9 +43,15 @@ def spawn_host(tmp_path: Path, models_dir: Path) -> Iterator[SpawnHost]:
         args: tuple[str, ...] = (),
         deadline_in: float = 60.0,
         token: str | None = CONTROL_TOKEN,
+        pooled: bool = False,
     ) -> HostProcess:
+        """`pooled`: a warm-pool host (`--pooled`, no session and no models)."""
         listener = socket.create_server(("127.0.0.1", 0))
-        command = host_command(models_dir, time.time() + deadline_in, *models)
+        deadline = time.time() + deadline_in
+        if pooled:
+            command = pooled_command(models_dir, deadline)
+        else:
+            command = host_command(models_dir, deadline, *models)
         command += ["--listen-fd", str(listener.fileno()), *args]
         log_path = tmp_path / f"host-{len(hosts)}.log"
         env = {k: v for k, v in os.environ.items() if k != "RENDERHUB_HOST_CONTROL_TOKEN"}

@@ -92,6 +92,14 @@ def host_command(models_dir: Path, deadline: float, *models: str) -> list[str]:
     return command
 
 
+def pooled_command(models_dir: Path, deadline: float) -> list[str]:
+    """The base `renderhub host --pooled` command line, without where to listen."""
+    command = [sys.executable, "-m", "renderhub", "host", "--pooled", "--pool-id", "test-pool"]
+    command += ["--size", "Standard", "--deadline", f"{deadline:.3f}"]
+    command += ["--models-dir", str(models_dir)]
+    return command
+
+
 class ModelHandler(http.server.BaseHTTPRequestHandler):
     """Serves files from `root`, plus a few misbehaving paths for the download tests."""
 

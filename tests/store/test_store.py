@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,23 +16,9 @@ from renderhub.store.accounts import AccountStore
 from renderhub.store.database import migrate, open_engine, open_reader
 from renderhub.store.records import SessionRecord
 from renderhub.store.sessions import InsertOutcome, SessionStore
+from tests.postgres import create_database, drop_database
 
-POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 _READERS: dict[int, Engine | None] = {}
-
-
-async def _postgres_database() -> str | None:
-    """A fresh database on the local PostgreSQL server, or None if there is none."""
-    try:
-        connection = await asyncpg.connect(POSTGRES_ADMIN, timeout=3)
-    except (OSError, asyncpg.PostgresError):
-        return None
-    name = f"renderhub_test_{uuid.uuid4().hex[:12]}"
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -42,10 +26,8 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     if request.param == "sqlite":
         url: str | None = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
     else:
-        url = await _postgres_database()
-        if url is None:
-            pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
-    assert url is not None
+        admin_url = request.getfixturevalue("postgres_admin_url")
+        url = await create_database(admin_url)
     engine = open_engine(url)
     await migrate(engine)
     await migrate(engine)  # a second run is a no-op
@@ -56,15 +38,7 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     if reader is not None:
         reader.dispose()
     if request.param == "postgresql":
-        await _drop_database(url.rsplit("/", 1)[1])
-
-
-async def _drop_database(name: str) -> None:
-    connection = await asyncpg.connect(POSTGRES_ADMIN, timeout=3)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    finally:
-        await connection.close()
+        await drop_database(admin_url, url)
 
 
 def _session(
@@ -93,12 +67,14 @@ async def _account(engine: AsyncEngine) -> str:
 
 async def test_insert_respects_capacity_and_identity(engine: AsyncEngine) -> None:
     store, account_id = _store(engine), await _account(engine)
-    assert await store.insert(_session(account_id, "a"), capacity=2) is InsertOutcome.INSERTED
-    assert await store.insert(_session(account_id, "a"), capacity=2) is InsertOutcome.EXISTS
-    assert await store.insert(_session(account_id, "b"), capacity=2) is InsertOutcome.INSERTED
-    assert await store.insert(_session(account_id, "c"), capacity=2) is InsertOutcome.NO_CAPACITY
+    assert (await store.insert(_session(account_id, "a"), capacity=2))[0] is InsertOutcome.INSERTED
+    assert (await store.insert(_session(account_id, "a"), capacity=2))[0] is InsertOutcome.EXISTS
+    assert (await store.insert(_session(account_id, "b"), capacity=2))[0] is InsertOutcome.INSERTED
+    assert (await store.insert(_session(account_id, "c"), capacity=2))[
+        0
+    ] is InsertOutcome.NO_CAPACITY
     premium = _session(account_id, "p", SessionSize.PREMIUM)
-    assert await store.insert(premium, capacity=1) is InsertOutcome.INSERTED
+    assert (await store.insert(premium, capacity=1))[0] is InsertOutcome.INSERTED
     row = await store.get(account_id, "a")
     assert (
         row is not None and row.models == ["samples/cube.glb"] and row.size is SessionSize.STANDARD

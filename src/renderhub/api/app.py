@@ -16,19 +16,28 @@ from starlette.routing import Route
 from renderhub import __version__
 from renderhub.api import host_models, sessions_2021, sessions_v1, sts
 from renderhub.api.context import ApiContext
-from renderhub.api.errors import handle_http_exception, handle_renderhub_error
+from renderhub.api.errors import (
+    handle_http_exception,
+    handle_renderhub_error,
+    handle_store_unavailable,
+)
 from renderhub.api.middleware import CorrelationMiddleware
 from renderhub.backends.base import Backend, load_backend, open_backend
 from renderhub.clock import Clock, SystemClock
 from renderhub.errors import RenderHubError
+from renderhub.sessions.access import AccessService
+from renderhub.sessions.pool import WarmPool
 from renderhub.sessions.scheduler import Scheduler
 from renderhub.sessions.service import SessionService
 from renderhub.sessions.tasks import TaskOwner
 from renderhub.settings import Settings
 from renderhub.store.accounts import AccountStore
-from renderhub.store.database import migrate, open_engine, open_reader
+from renderhub.store.database import UNAVAILABLE, migrate, open_engine, open_reader
+from renderhub.store.keys import shared_signing_key
+from renderhub.store.pool import PoolStore
+from renderhub.store.replicas import ReplicaStore
 from renderhub.store.sessions import SessionStore
-from renderhub.tokens import TokenIssuer, TokenVerifier, load_or_create_signing_key
+from renderhub.tokens import TokenIssuer, TokenVerifier
 
 
 async def healthz(_request: Request) -> JSONResponse:
@@ -50,20 +59,21 @@ def create_app(
         engine = open_engine(settings.database)
         await migrate(engine)
         reader = open_reader(settings.database)
-        signing_key = load_or_create_signing_key(settings.signing_key_path)
+        signing_key = await shared_signing_key(
+            engine, settings.signing_key_path, clock.now().timestamp()
+        )
         chosen_backend = backend or load_backend(settings)
         await open_backend(chosen_backend)
         tasks = TaskOwner()
         service = SessionService(
             SessionStore(engine, reader), chosen_backend, settings, clock, tasks
         )
-        scheduler = Scheduler(service)
+        scheduler = Scheduler(service, ReplicaStore(engine), WarmPool(service, PoolStore(engine)))
         service.wake_scheduler = scheduler.wake
         app.state.context = ApiContext(
             settings=settings,
             service=service,
-            accounts=AccountStore(engine),
-            issuer=TokenIssuer(signing_key, clock),
+            access=AccessService(AccountStore(engine), TokenIssuer(signing_key, clock), clock),
             verifier=TokenVerifier(signing_key.public_key(), clock),
         )
         app.state.scheduler = scheduler
@@ -73,6 +83,7 @@ def create_app(
             yield
         finally:
             await tasks.aclose()
+            await scheduler.resign()
             await chosen_backend.aclose()
             await engine.dispose()
             if reader is not None:
@@ -90,6 +101,7 @@ def create_app(
         exception_handlers={
             RenderHubError: handle_renderhub_error,
             HTTPException: handle_http_exception,
+            **dict.fromkeys(UNAVAILABLE, handle_store_unavailable),
         },
         lifespan=lifespan,
     )

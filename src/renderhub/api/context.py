@@ -10,10 +10,10 @@ import json5
 from starlette.requests import Request
 
 from renderhub.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized
+from renderhub.sessions.access import AccessService
 from renderhub.sessions.service import SessionService
 from renderhub.settings import Settings
-from renderhub.store.accounts import AccountStore
-from renderhub.tokens import TokenIssuer, TokenVerifier
+from renderhub.tokens import TokenVerifier
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -22,8 +22,7 @@ MAX_BODY_BYTES = 64 * 1024
 class ApiContext:
     settings: Settings
     service: SessionService
-    accounts: AccountStore
-    issuer: TokenIssuer
+    access: AccessService
     verifier: TokenVerifier
 
 

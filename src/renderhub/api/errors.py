@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from renderhub.errors import RenderHubError
+from renderhub.errors import RenderHubError, ServiceUnavailable
+
+log = logging.getLogger(__name__)
 
 _CODES = {
     400: "BadRequest",
@@ -48,6 +51,15 @@ def error_response(exc: RenderHubError) -> JSONResponse:
 async def handle_renderhub_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RenderHubError)
     return error_response(exc)
+
+
+async def handle_store_unavailable(_request: Request, exc: Exception) -> Response:
+    """The database is unreachable (a driver or socket error): 503 with Retry-After, so that
+    clients retry; nothing was changed. The scheduler retries on its own."""
+    log.error("the store is unavailable: %s", exc)
+    return error_response(
+        ServiceUnavailable("The service's database is unreachable; try again in a few seconds.")
+    )
 
 
 async def handle_http_exception(_request: Request, exc: Exception) -> Response:

@@ -14,8 +14,15 @@ from starlette.routing import Route
 
 from renderhub.api.context import authorize, base_url, context_of, read_json
 from renderhub.api.presenters import session_2021
-from renderhub.errors import BadRequest, UnprocessableEntity
+from renderhub.errors import BadRequest, CapacityExhausted, Conflict, UnprocessableEntity
 from renderhub.sessions.requests import CreateSession, check_session_id
+from renderhub.sessions.service import (
+    CreateOutcome,
+    ExtendOutcome,
+    ended_message,
+    no_capacity_message,
+    not_longer_message,
+)
 from renderhub.sizes import SessionSize
 
 API_VERSIONS = frozenset({"2021-01-01", "2021-01-01-preview"})
@@ -72,10 +79,13 @@ async def create(request: Request) -> Response:
             )
         ],
     )
-    record, created = await context.service.create(account_id, session, idempotent=True)
-    return JSONResponse(
-        session_2021(record, context.service.now()), status_code=201 if created else 200
-    )
+    created = await context.service.create(account_id, session, idempotent=True)
+    if created.outcome is CreateOutcome.NO_CAPACITY:
+        raise CapacityExhausted(no_capacity_message(created, session.size.value))
+    if created.outcome is CreateOutcome.OTHER_EXISTS or created.record is None:
+        raise Conflict(f"A session with id {session_id!r} already exists with other settings.")
+    status = 201 if created.outcome is CreateOutcome.CREATED else 200
+    return JSONResponse(session_2021(created.record, context.service.now()), status_code=status)
 
 
 async def get_session(request: Request) -> Response:
@@ -97,14 +107,12 @@ async def update(request: Request) -> Response:
             f"{max_minutes}.",
             target="maxLeaseTimeMinutes",
         )
-    record = await context.service.extend(
-        account_id,
-        session_id,
-        minutes * 60,
-        not_longer=UnprocessableEntity,
-        field="maxLeaseTimeMinutes",
-    )
-    return JSONResponse(session_2021(record, context.service.now()))
+    extended = await context.service.extend(account_id, session_id, minutes * 60)
+    if extended.outcome is ExtendOutcome.NOT_LONGER:
+        raise UnprocessableEntity(not_longer_message(extended.record), target="maxLeaseTimeMinutes")
+    if extended.outcome is ExtendOutcome.ENDED:
+        raise Conflict(ended_message(extended.record))
+    return JSONResponse(session_2021(extended.record, context.service.now()))
 
 
 async def stop(request: Request) -> Response:
@@ -119,7 +127,7 @@ async def list_sessions(request: Request) -> Response:
     context = context_of(request)
     after = _decode_skip_token(request.query_params.get("skipToken"))
     page_size = context.settings.page_size
-    records = await context.service.store.list_active(account_id, page_size + 1, after)
+    records = await context.service.list_active(account_id, page_size + 1, after)
     now = context.service.now()
     # A Stopping session reads as Stopped here, and lists show only active sessions; paging
     # still counts it, so a page may come out short (the SDK follows @nextLink regardless).

@@ -10,9 +10,16 @@ from starlette.routing import Route
 
 from renderhub.api.context import authorize, base_url, context_of, read_json
 from renderhub.api.presenters import properties_v1
-from renderhub.errors import BadRequest
+from renderhub.errors import BadRequest, CapacityExhausted, Conflict
 from renderhub.sessions.requests import CreateSession, check_lease_seconds, check_session_id
-from renderhub.sessions.service import new_session_id
+from renderhub.sessions.service import (
+    CreateOutcome,
+    ExtendOutcome,
+    ended_message,
+    new_session_id,
+    no_capacity_message,
+    not_longer_message,
+)
 from renderhub.sizes import SessionSize
 from renderhub.timespan import parse_timespan
 
@@ -43,7 +50,12 @@ async def create(request: Request) -> Response:
             )
         ],
     )
-    record, _ = await context.service.create(account_id, session, idempotent=False)
+    created = await context.service.create(account_id, session, idempotent=False)
+    if created.outcome is CreateOutcome.NO_CAPACITY:
+        raise CapacityExhausted(no_capacity_message(created, session.size.value))
+    if created.outcome is not CreateOutcome.CREATED or created.record is None:
+        raise Conflict("A session with this id already exists; try again.")  # a uuid collision
+    record = created.record
     location = f"{base_url(request)}/v1/accounts/{account_id}/sessions/{record.id}"
     return JSONResponse({"sessionId": record.id}, status_code=202, headers={"Location": location})
 
@@ -54,16 +66,18 @@ async def extend(request: Request) -> Response:
     context = context_of(request)
     body = await read_json(request, lenient=True)
     lease = _lease_seconds(body, context.settings.max_lease_minutes)
-    await context.service.extend(
-        account_id, session_id, lease, not_longer=BadRequest, field="maxLeaseTime"
-    )
+    extended = await context.service.extend(account_id, session_id, lease)
+    if extended.outcome is ExtendOutcome.NOT_LONGER:
+        raise BadRequest(not_longer_message(extended.record), target="maxLeaseTime")
+    if extended.outcome is ExtendOutcome.ENDED:
+        raise Conflict(ended_message(extended.record))
     return Response(status_code=200)
 
 
 async def list_sessions(request: Request) -> Response:
     account_id = authorize(request, request.path_params["account_id"])
     service = context_of(request).service
-    records = await service.store.list_active(account_id)
+    records = await service.list_active(account_id)
     now = service.now()
     return JSONResponse({"sessions": [properties_v1(record, now) for record in records]})
 

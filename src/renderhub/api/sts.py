@@ -8,7 +8,6 @@ from starlette.routing import Route
 
 from renderhub.api.context import bearer_credential, context_of
 from renderhub.errors import NotFound, Unauthorized
-from renderhub.store.accounts import key_matches
 
 _WRONG = "The account id or key is not valid."
 
@@ -21,10 +20,10 @@ async def get_token(request: Request) -> JSONResponse:
     claimed_id, _, key = bearer_credential(request).partition(":")
     if claimed_id.lower() != account_id or not key:
         raise Unauthorized(_WRONG)
-    account = await context.accounts.get(account_id)
-    if account is None or not key_matches(key, account):
+    token = await context.access.token_for_key(account_id, key)
+    if token is None:
         raise Unauthorized(_WRONG)
-    return JSONResponse({"AccessToken": context.issuer.issue(account.id)})
+    return JSONResponse({"AccessToken": token})
 
 
 routes = [Route("/{accounts}/{account_id}/token", get_token, methods=["GET"])]

@@ -8,6 +8,7 @@ the `renderhub.backends` entry-point group, so a third party can add one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib.metadata import entry_points
@@ -125,13 +126,17 @@ async def open_backend(backend: Backend) -> None:
         await opener()
 
 
-def load_backend(settings: Settings) -> Backend:
-    """Instantiate the backend named in the settings from its entry point."""
+def backend_factory(name: str) -> Callable[[Settings], Backend]:
+    """The installed backend of that name, or a ConfigurationError that lists the installed."""
     found = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
-    entry = found.get(settings.backend)
+    entry = found.get(name)
     if entry is None:
         known = ", ".join(sorted(found)) or "none"
-        raise ConfigurationError(f"Unknown backend {settings.backend!r}; installed: {known}.")
-    factory = entry.load()
-    backend: Backend = factory(settings)
-    return backend
+        raise ConfigurationError(f"Unknown backend {name!r}; installed: {known}.")
+    factory: Callable[[Settings], Backend] = entry.load()
+    return factory
+
+
+def load_backend(settings: Settings) -> Backend:
+    """Instantiate the backend named in the settings from its entry point."""
+    return backend_factory(settings.backend)(settings)

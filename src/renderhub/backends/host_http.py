@@ -4,10 +4,12 @@ orders on its control endpoints (new deadline, shutdown)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import httpx
 
 from renderhub.backends.base import HostHealth, HostPhase
+from renderhub.errors import BackendError
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,8 @@ class HostHttp:
         body = _json_or_empty(response)
         message = body.get("message")
         text = message if isinstance(message, str) else None
+        if response.status_code == 200 and body.get("status") == "idle":
+            return HostHealth(HostPhase.IDLE)
         if response.status_code == 200 and body.get("status") == "ready":
             polygons = body.get("polygons")
             return HostHealth(
@@ -39,7 +43,7 @@ class HostHttp:
         return HostHealth(HostPhase.LOADING)
 
     async def control(
-        self, address: str, port: int, token: str, path: str, body: dict[str, object]
+        self, address: str, port: int, token: str, path: str, body: Mapping[str, object]
     ) -> bool:
         """An order to the host over its control endpoint; best effort, never raises."""
         try:
@@ -54,6 +58,20 @@ class HostHttp:
             return False
         return True
 
+    async def assign(self, address: str, port: int, token: str, body: Mapping[str, object]) -> None:
+        """Give a pooled host its session (POST /control/assign); BackendError if it does not
+        answer or refuses, with its reason."""
+        try:
+            response = await self._http.post(
+                host_url(address, port, "/control/assign"),
+                json=body,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        except httpx.HTTPError as exc:
+            raise BackendError(f"The pooled render host did not answer: {exc}.") from exc
+        if response.status_code != 202:
+            raise BackendError(f"The pooled render host refused the session: {_reason(response)}")
+
     async def aclose(self) -> None:
         await self._http.aclose()
 
@@ -61,6 +79,15 @@ class HostHttp:
 def host_url(address: str, port: int, path: str) -> str:
     host = f"[{address}]" if ":" in address else address
     return f"http://{host}:{port}{path}"
+
+
+def _reason(response: httpx.Response) -> str:
+    """The host's one-sentence error message, or the bare HTTP status."""
+    error = _json_or_empty(response).get("error")
+    message = error.get("message") if isinstance(error, dict) else None
+    if isinstance(message, str):
+        return message
+    return f"HTTP {response.status_code} {response.reason_phrase}."
 
 
 def _json_or_empty(response: httpx.Response) -> dict[str, object]:

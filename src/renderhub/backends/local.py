@@ -1,4 +1,5 @@
-"""The local backend: one `renderhub host` process per session on this machine.
+"""The local backend: one `renderhub host` process per session on this machine, and warm-pool
+hosts (`renderhub host --pooled`) started idle and assigned a session later.
 
 Hosts are started in their own process session, so they outlive a control-plane restart;
 their listening sockets are bound here (in 49152-65534) and inherited, so no other process
@@ -21,7 +22,14 @@ from pathlib import Path
 
 import psutil
 
-from renderhub.backends.base import BackendState, HostHealth, HostPhase, HostSpec, StartedHost
+from renderhub.backends.base import (
+    BackendState,
+    HostHealth,
+    HostPhase,
+    HostSpec,
+    IdleHostSpec,
+    StartedHost,
+)
 from renderhub.backends.compute import measure_teraflops
 from renderhub.backends.host_http import HostHttp
 from renderhub.backends.ports import bind_port
@@ -44,6 +52,47 @@ class LocalBackend:
         self._teraflops: float | None = None
 
     async def start(self, spec: HostSpec) -> StartedHost:
+        command = [
+            "--session-id", spec.session_id,
+            "--size", spec.size.value,
+            "--deadline", f"{spec.deadline:.3f}",
+            "--polygon-limit", str(spec.polygon_limit or 0),
+            "--account-id", spec.account_id,
+        ]  # fmt: skip
+        for model in spec.models:
+            command += ["--model", model]
+        return await self._launch(command, self._log_path(spec.account_id, spec.session_id))
+
+    async def start_idle(self, spec: IdleHostSpec) -> StartedHost:
+        """Start a warm-pool host (`renderhub host --pooled`); it polls IDLE once warm."""
+        command = [
+            "--pooled",
+            "--pool-id", spec.pool_id,
+            "--size", spec.size.value,
+            "--deadline", f"{spec.deadline:.3f}",
+            "--polygon-limit", str(spec.polygon_limit or 0),
+        ]  # fmt: skip
+        started = await self._launch(command, self._log_path("pool", f"pool-{spec.pool_id}"))
+        started.state["poolId"] = spec.pool_id
+        return started
+
+    async def assign(self, state: BackendState, spec: HostSpec) -> None:
+        """Give an idle host its session (POST /control/assign); BackendError, saying why, if
+        the host is gone or refuses."""
+        exit_status = self._exit_status(state)
+        if exit_status is not None:
+            raise BackendError(f"The pooled render host is gone ({exit_status}).")
+        body = {
+            "sessionId": spec.session_id,
+            "accountId": spec.account_id,
+            "size": spec.size.value,
+            "models": list(spec.models),
+            "deadline": spec.deadline,
+            "polygonLimit": spec.polygon_limit,
+        }
+        await self._hosts.assign(state["address"], state["port"], state["controlToken"], body)
+
+    async def _launch(self, arguments: list[str], log_path: Path) -> StartedHost:
         if self._teraflops is None:
             self._teraflops = await asyncio.to_thread(measure_teraflops)
         address = self._settings.advertised_host_address
@@ -51,8 +100,8 @@ class LocalBackend:
         ports = handshake.getsockname()[1], inspector.getsockname()[1]
         try:
             token = secrets.token_urlsafe(32)
-            log_path = self._log_path(spec)
-            process = self._spawn(spec, [handshake, inspector], token, log_path)
+            command = [*self._host_command(), *arguments]
+            process = self._spawn(command, [handshake, inspector], token, log_path)
         finally:
             handshake.close()
             inspector.close()
@@ -75,9 +124,8 @@ class LocalBackend:
         )
 
     def _spawn(
-        self, spec: HostSpec, listeners: list[socket.socket], token: str, log_path: Path
+        self, command: list[str], listeners: list[socket.socket], token: str, log_path: Path
     ) -> subprocess.Popen[bytes]:
-        command = [*self._host_command(spec)]
         for listener in listeners:
             command += ["--listen-fd", str(listener.fileno())]
         environment = {**os.environ, _CONTROL_TOKEN_ENV: token}
@@ -96,18 +144,14 @@ class LocalBackend:
             except OSError as exc:
                 raise BackendError(f"Could not start a render host: {exc.strerror}.") from exc
 
-    def _host_command(self, spec: HostSpec) -> list[str]:
+    def _host_command(self) -> list[str]:
+        """The command line every host shares; the session's (or pool's) part follows."""
         settings = self._settings
         command = [
             sys.executable, "-m", "renderhub", "host",
-            "--session-id", spec.session_id,
-            "--size", spec.size.value,
-            "--deadline", f"{spec.deadline:.3f}",
             "--models-dir", str(settings.models_dir),
-            "--polygon-limit", str(spec.polygon_limit or 0),
             "--max-model-bytes", str(settings.max_model_bytes),
             "--fetch-timeout", str(settings.model_fetch_timeout_seconds),
-            "--account-id", spec.account_id,
             # Only the address clients are told about: ICE stays on it (loopback by default).
             "--ice-address", settings.advertised_host_address,
         ]  # fmt: skip
@@ -118,13 +162,12 @@ class LocalBackend:
             command += ["--public-key", str(public_key)]
         for prefix in settings.allow_models:
             command += ["--allow-models", prefix]
-        for model in spec.models:
-            command += ["--model", model]
         return command
 
-    def _log_path(self, spec: HostSpec) -> Path:
-        digest = hashlib.sha256(f"{spec.account_id}/{spec.session_id}".encode()).hexdigest()
-        return self._settings.hosts_dir / f"{spec.session_id[:64]}-{digest[:12]}.log"
+    def _log_path(self, owner: str, name: str) -> Path:
+        """The host's log file, named after its session (or pool id) and owner."""
+        digest = hashlib.sha256(f"{owner}/{name}".encode()).hexdigest()
+        return self._settings.hosts_dir / f"{name[:64]}-{digest[:12]}.log"
 
     async def poll(self, state: BackendState) -> HostHealth:
         exit_status = self._exit_status(state)

@@ -41,7 +41,9 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         problem = exc.errors()[0]
         where = ".".join(str(part) for part in problem["loc"])
-        raise click.ClickException(f"Setting {where}: {problem['msg']}.") from exc
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        sentence = f"Setting {where}: {message}." if where else f"{message}."
+        raise click.ClickException(sentence) from exc
 
 
 def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:

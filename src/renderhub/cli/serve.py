@@ -10,14 +10,16 @@ from pathlib import Path
 
 import click
 import uvicorn
+from sqlalchemy import make_url
 
+from renderhub.backends.base import backend_factory
 from renderhub.cli.accounts import account_store
 from renderhub.cli.common import data_dir_option, load_settings
 from renderhub.errors import RenderHubError
 from renderhub.settings import Settings
 from renderhub.store.accounts import NewAccount
+from renderhub.store.database import UNAVAILABLE, hold_single_replica_lock
 from renderhub.tls import self_signed_certificate
-from renderhub.tokens import load_or_create_signing_key
 
 
 @click.command()
@@ -56,6 +58,11 @@ def serve(
         allow_models=list(allow_models) or None,
         workers=workers,
     )
+    try:  # the lock is held (kept referenced) until the service ends
+        backend_factory(settings.backend)
+        _single_replica_lock = hold_single_replica_lock(settings.database)
+    except RenderHubError as exc:
+        raise click.ClickException(exc.message) from exc
     first_account = _prepare(settings)
     if tls_self_signed:
         tls_cert, tls_key = self_signed_certificate(settings.data_dir / "tls", [settings.host])
@@ -77,11 +84,11 @@ def serve(
 
 
 def _prepare(settings: Settings) -> NewAccount | None:
-    """Create the data directory, the store, the signing key and the sample models; create a
-    first account when there is none, and return it (its keys exist only now)."""
+    """Create the data directory, the store and the sample models; create a first account
+    when there is none, and return it (its keys exist only now). The signing key is made (or
+    read from the store) when the service starts."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _check_backend(settings)
-    load_or_create_signing_key(settings.signing_key_path)
     _install_samples(settings.models_dir)
 
     async def first_account() -> NewAccount | None:
@@ -94,6 +101,9 @@ def _prepare(settings: Settings) -> NewAccount | None:
         return asyncio.run(first_account())
     except RenderHubError as exc:
         raise click.ClickException(exc.message) from exc
+    except UNAVAILABLE as exc:
+        shown = make_url(settings.database).render_as_string(hide_password=True)
+        raise click.ClickException(f"Could not reach the database {shown}: {exc}.") from exc
 
 
 def _check_backend(settings: Settings) -> None:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -16,6 +18,7 @@ from renderhub.errors import (
     RenderHubError,
 )
 from renderhub.host import control, web
+from renderhub.host.assignment import Assignment
 from renderhub.host.state import HostState
 from renderhub.host.stream import routes as stream_routes
 from renderhub.host.stream.auth import ClientAuth
@@ -23,7 +26,8 @@ from renderhub.host.stream.streamer import Streamer
 
 
 async def health(request: Request) -> JSONResponse:
-    """GET /health: 503 while loading, 200 when ready, 500 when loading failed."""
+    """GET /health: 503 while loading (or warming up), 200 when ready (or idle, for a pooled
+    host waiting for its session), 500 when loading failed."""
     state: HostState = request.app.state.host
     status, body = state.health()
     return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
@@ -62,11 +66,12 @@ def build_app(
     control_token: str | None,
     streamer: Streamer | None = None,
     client_auth: ClientAuth | None = None,
+    assigner: Callable[[Assignment], None] | None = None,
 ) -> Starlette:
     """The Starlette app serving one host's state.
 
     Without `client_auth` no client may connect; without `streamer`, one with the default
-    settings and no renderer yet."""
+    settings and no renderer yet. `assigner` takes POST /control/assign (pooled hosts only)."""
     app = Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
@@ -84,4 +89,5 @@ def build_app(
     app.state.control_token = control_token
     app.state.streamer = streamer or Streamer(state)
     app.state.client_auth = client_auth or ClientAuth(None, None)
+    app.state.assigner = assigner
     return app

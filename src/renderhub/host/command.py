@@ -37,7 +37,14 @@ log = logging.getLogger("renderhub.host")
 
 
 @click.command()
-@click.option("--session-id", required=True, help="The session this host serves.")
+@click.option("--session-id", help="The session this host serves (not with --pooled).")
+@click.option(
+    "--pooled",
+    is_flag=True,
+    help="Start without a session, warm up and wait idle for POST /control/assign "
+    "(a warm-pool host; no --session-id, --model or --account-id).",
+)
+@click.option("--pool-id", metavar="ID", help="A pooled host's name, for its logs and /health.")
 @click.option(
     "--size",
     required=True,
@@ -130,7 +137,9 @@ log = logging.getLogger("renderhub.host")
 @click.option("--bind", metavar="ADDR", help="Address to listen on (with --port).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Port to listen on.")
 def host(
-    session_id: str,
+    session_id: str | None,
+    pooled: bool,
+    pool_id: str | None,
     size: str,
     deadline: float,
     models: tuple[str, ...],
@@ -149,12 +158,15 @@ def host(
     port: int | None,
 ) -> None:
     """Run the render host of one session: load its models, serve /health, and stream
-    them to one client over WebRTC (POST /webrtc/offer).
+    them to one client over WebRTC (POST /webrtc/offer). With --pooled: warm up, wait idle,
+    and take the session from POST /control/assign.
 
     The control endpoints need `Authorization: Bearer $RENDERHUB_HOST_CONTROL_TOKEN`; a client
     needs an access token of --account-id, verified with --public-key.
     """
     session_size = SessionSize(size)
+    control_token = os.environ.pop(CONTROL_TOKEN_ENV, None) or None
+    _check_pooled(pooled, session_id, models, account_id, pool_id, control_token)
     if public_key is not None:
         _check_public_key(public_key)
     servers = _ice_servers(ice_servers)
@@ -167,14 +179,43 @@ def host(
         policy=ModelPolicy(models_dir, allowed_prefixes),
         polygon_limit=_polygon_limit(polygon_limit, session_size),
         limits=FetchLimits(max_bytes=max_model_bytes, timeout_seconds=fetch_timeout),
-        control_token=os.environ.pop(CONTROL_TOKEN_ENV, None) or None,
+        control_token=control_token,
         public_key_path=public_key,
         account_id=account_id,
         ice_servers=servers,
         ice_addresses=_ice_addresses(ice_addresses),
         remote_models=_remote_models(models_url),
+        pooled=pooled,
+        pool_id=pool_id,
     )
     _run(config, sockets)
+
+
+def _check_pooled(
+    pooled: bool,
+    session_id: str | None,
+    models: tuple[str, ...],
+    account_id: str | None,
+    pool_id: str | None,
+    control_token: str | None,
+) -> None:
+    """A pooled host learns its session from POST /control/assign; any other needs one now."""
+    if not pooled:
+        if session_id is None:
+            raise click.UsageError("Give --session-id ID, or --pooled for a warm-pool host.")
+        if pool_id is not None:
+            raise click.UsageError("--pool-id goes with --pooled only.")
+        return
+    session_options = {"--session-id": session_id, "--model": models, "--account-id": account_id}
+    for name, value in session_options.items():
+        if value:
+            raise click.UsageError(
+                f"A pooled host gets its session from POST /control/assign; drop {name}."
+            )
+    if control_token is None:
+        raise click.UsageError(
+            f"A pooled host needs ${CONTROL_TOKEN_ENV}: it is assigned its session with it."
+        )
 
 
 def _polygon_limit(given: int | None, size: SessionSize) -> int | None:
@@ -235,9 +276,10 @@ def _run(config: HostConfig, sockets: list[socket.socket]) -> None:
     from renderhub.host.logs import configure_logging
     from renderhub.host.server import serve_host
 
-    configure_logging(config.session_id)
+    configure_logging(config.session_id, pool_id=config.pool_id)
     log.info(
-        "starting: size %s, %d model(s), deadline %.3f, polygon limit %s",
+        "starting%s: size %s, %d model(s), deadline %.3f, polygon limit %s",
+        " pooled (idle until assigned)" if config.pooled else "",
         config.size.value,
         len(config.models),
         config.deadline,

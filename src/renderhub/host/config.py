@@ -39,7 +39,10 @@ class RemoteModels:
 
 @dataclass(frozen=True, slots=True)
 class HostConfig:
-    session_id: str
+    """`pooled`: start idle, with no session (session_id, account_id and models empty), and
+    take one from POST /control/assign; `pool_id` names the host in its logs and /health."""
+
+    session_id: str | None
     size: SessionSize
     deadline: float
     models: tuple[str, ...]
@@ -52,3 +55,5 @@ class HostConfig:
     ice_servers: tuple[IceServer, ...] = ()
     ice_addresses: tuple[str, ...] = ()
     remote_models: RemoteModels | None = None
+    pooled: bool = False
+    pool_id: str | None = None

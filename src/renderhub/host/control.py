@@ -6,12 +6,14 @@ import hmac
 import json
 import logging
 import math
+from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from renderhub.errors import BadRequest, Forbidden, Unauthorized
+from renderhub.errors import BadRequest, Conflict, Forbidden, Unauthorized
+from renderhub.host.assignment import Assignment, parse_assignment
 from renderhub.host.state import STOPPED, HostState
 
 log = logging.getLogger(__name__)
@@ -89,7 +91,25 @@ def _reason_from(raw: bytes) -> str:
     return reason.strip()
 
 
+async def assign(request: Request) -> JSONResponse:
+    """POST /control/assign {"sessionId", "accountId", "size"?, "models", "deadline",
+    "polygonLimit"}: give a pooled host its session; it loads the models from now on (202).
+
+    409 on a host that is not pooled, or was assigned already; 400 for a bad body."""
+    require_control_token(request, request.app.state.control_token)
+    assigner: Callable[[Assignment], None] | None = request.app.state.assigner
+    if assigner is None:
+        raise Conflict(
+            "This render host was started for one session; only a pooled host can be assigned."
+        )
+    assignment = parse_assignment(await request.body())
+    assigner(assignment)
+    body = {"status": "loading", "sessionId": assignment.session_id}
+    return JSONResponse(body, status_code=202)
+
+
 routes = [
+    Route("/control/assign", assign, methods=["POST"]),
     Route("/control/deadline", move_deadline, methods=["POST"]),
     Route("/control/shutdown", shut_down, methods=["POST"]),
 ]

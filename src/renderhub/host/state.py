@@ -1,4 +1,5 @@
-"""What the host is doing (loading, ready, failed; stopping) and how /health reports it."""
+"""What the host is doing (warming up and idle when pooled; loading, ready, failed; stopping)
+and how /health reports it."""
 
 from __future__ import annotations
 
@@ -12,12 +13,29 @@ from renderhub.host.scene import LoadedScene
 
 
 class Phase(StrEnum):
+    WARMING = "warming"  # a pooled host starting its renderer; /health says "loading"
+    IDLE = "idle"  # a pooled host, warm, waiting for POST /control/assign
     LOADING = "loading"
     READY = "ready"
     ERROR = "error"
 
 
-_HTTP_STATUS = {Phase.LOADING: 503, Phase.READY: 200, Phase.ERROR: 500}
+# An idle host is healthy and serving: 200, like ready; the status word tells them apart.
+_HTTP_STATUS = {
+    Phase.WARMING: 503,
+    Phase.IDLE: 200,
+    Phase.LOADING: 503,
+    Phase.READY: 200,
+    Phase.ERROR: 500,
+}
+# What may follow what; the loader and the warm-up are the only ones moving the phase.
+_NEXT = {
+    Phase.WARMING: {Phase.IDLE, Phase.LOADING, Phase.ERROR},
+    Phase.IDLE: {Phase.LOADING},
+    Phase.LOADING: {Phase.READY, Phase.ERROR},
+    Phase.READY: set(),
+    Phase.ERROR: set(),
+}
 
 STOPPED = "The session was stopped."
 LEASE_RAN_OUT = "The session's lease ran out."
@@ -46,38 +64,63 @@ class StopRequest:
 
 @dataclass(slots=True)
 class HostState:
-    """The one record of the host's progress; only the loader moves it forward."""
+    """The one record of the host's progress; only the loader (and a pooled host's warm-up)
+    moves it forward. A pooled host starts WARMING with no session; `assign` gives it one."""
 
-    session_id: str
+    session_id: str | None
     budget: PolygonBudget
     deadline: Deadline
     models_total: int
     phase: Phase = Phase.LOADING
+    pool_id: str | None = None
     models_loaded: int = 0
     scene: LoadedScene | None = None
     error: str | None = None
     load_seconds: float | None = None
     stop: StopRequest = field(default_factory=StopRequest)
 
+    @property
+    def assignable(self) -> bool:
+        """A pooled host that has no session yet (warm or still warming up)."""
+        return self.phase in (Phase.WARMING, Phase.IDLE)
+
+    def mark_warm(self) -> None:
+        """A pooled host's warm-up is done; it waits to be assigned (if it is not already)."""
+        if self.phase is Phase.WARMING:
+            self.phase = Phase.IDLE
+
+    def assign(self, session_id: str, budget: PolygonBudget, models_total: int) -> None:
+        """A pooled host gets its session: it loads that session's models from now on."""
+        self._move_to(Phase.LOADING)
+        self.session_id, self.budget, self.models_total = session_id, budget, models_total
+
     def model_loaded(self) -> None:
         self.models_loaded += 1
 
     def mark_ready(self, scene: LoadedScene, load_seconds: float) -> None:
-        self._leave_loading()
-        self.phase, self.scene, self.load_seconds = Phase.READY, scene, load_seconds
+        self._move_to(Phase.READY)
+        self.scene, self.load_seconds = scene, load_seconds
 
-    def mark_failed(self, message: str, load_seconds: float) -> None:
-        self._leave_loading()
-        self.phase, self.error, self.load_seconds = Phase.ERROR, message, load_seconds
+    def mark_failed(self, message: str, load_seconds: float | None = None) -> None:
+        self._move_to(Phase.ERROR)
+        self.error, self.load_seconds = message, load_seconds
 
-    def _leave_loading(self) -> None:
-        if self.phase is not Phase.LOADING:
+    def _move_to(self, phase: Phase) -> None:
+        if phase not in _NEXT[self.phase]:
             raise RuntimeError(f"the host is already {self.phase}")
+        self.phase = phase
 
     def health(self) -> tuple[int, dict[str, object]]:
         """The HTTP status and body of GET /health."""
-        body: dict[str, object] = {"status": self.phase.value, "sessionId": self.session_id}
-        if self.phase is Phase.LOADING:
+        word = Phase.LOADING.value if self.phase is Phase.WARMING else self.phase.value
+        body: dict[str, object] = {"status": word, "sessionId": self.session_id}
+        if self.pool_id is not None:
+            body["poolId"] = self.pool_id
+        if self.phase is Phase.WARMING:
+            body["message"] = "The render host is warming up."
+        elif self.phase is Phase.IDLE:
+            body["deadline"] = self.deadline.epoch
+        elif self.phase is Phase.LOADING:
             body |= {"modelsLoaded": self.models_loaded, "modelsTotal": self.models_total}
         elif self.phase is Phase.ERROR:
             body["message"] = self.error

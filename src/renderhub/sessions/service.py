@@ -8,17 +8,14 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from enum import Enum
+from typing import Any
 
-from renderhub.backends.base import Backend, HostPhase
+from renderhub.backends.base import Backend, HostPhase, HostSpec
 from renderhub.clock import Clock
-from renderhub.errors import (
-    BackendError,
-    CapacityExhausted,
-    Conflict,
-    NotFound,
-    RenderHubError,
-)
+from renderhub.errors import BackendError, NotFound
 from renderhub.sessions.host_specs import host_spec
 from renderhub.sessions.requests import CreateSession
 from renderhub.sessions.tasks import TaskOwner
@@ -35,6 +32,32 @@ _SLOW_POLL_SECONDS = 0.25
 _FAST_POLL_WINDOW = 3.0
 
 
+class CreateOutcome(Enum):
+    CREATED = "created"
+    SAME_EXISTS = "same-exists"  # the same id with the same settings: a client's retry
+    OTHER_EXISTS = "other-exists"  # the same id with other settings
+    NO_CAPACITY = "no-capacity"
+
+
+class ExtendOutcome(Enum):
+    EXTENDED = "extended"
+    NOT_LONGER = "not-longer"  # a lease can only grow
+    ENDED = "ended"  # the session has ended; its lease no longer changes
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    outcome: CreateOutcome
+    record: SessionRecord | None  # the new or existing session; None when there was no room
+    capacity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Extended:
+    outcome: ExtendOutcome
+    record: SessionRecord
+
+
 class SessionService:
     def __init__(
         self,
@@ -44,7 +67,9 @@ class SessionService:
         clock: Clock,
         tasks: TaskOwner,
         wake_scheduler: Callable[[], None] = lambda: None,
+        replica_id: str | None = None,
     ) -> None:
+        self.replica_id = replica_id or str(uuid.uuid4())
         self.store = store
         self.backend = backend
         self.settings = settings
@@ -55,15 +80,20 @@ class SessionService:
     def now(self) -> float:
         return self.clock.now().timestamp()
 
+    def claim(self) -> dict[str, Any]:
+        """Column values that make this replica the one doing a session's work for a while
+        (the scheduler renews its claims; see renderhub.sessions.scheduler)."""
+        return {
+            "claimed_by": self.replica_id,
+            "claimed_until": self.now() + self.settings.claim_seconds,
+        }
+
     # -- client operations -------------------------------------------------------------------
 
-    async def create(
-        self, account_id: str, request: CreateSession, *, idempotent: bool
-    ) -> tuple[SessionRecord, bool]:
-        """Create a session and start its host in the background.
-
-        Returns the session and whether it was created by this call. With `idempotent`, an
-        existing session with the same settings is returned as is (a client's retry)."""
+    async def create(self, account_id: str, request: CreateSession, *, idempotent: bool) -> Created:
+        """Create a session and start its host in the background. With `idempotent`, an
+        existing session with the same settings is reported as SAME_EXISTS (a client's retry);
+        without, any existing session of that id is OTHER_EXISTS."""
         now = self.now()
         record = SessionRecord(
             account_id=account_id,
@@ -75,36 +105,26 @@ class SessionService:
             created_at=now,
             start_deadline=now + self.settings.start_timeout_seconds,
             backend=self.backend.name,
+            **self.claim(),
         )
         capacity = self.settings.capacity_for(request.size.value)
-        outcome = await self.store.insert(record, capacity)
-        if outcome is InsertOutcome.EXISTS:
-            return await self._existing(account_id, request, idempotent), False
+        from_pool = self.settings.warm_for(request.size) > 0
+        outcome, pooled = await self.store.insert(record, capacity, from_pool=from_pool)
         if outcome is InsertOutcome.NO_CAPACITY:
-            raise CapacityExhausted(
-                f"All servers of the requested size ({request.size.value}) are in use "
-                f"({capacity} at most); stop a session or try again later."
-            )
+            return Created(CreateOutcome.NO_CAPACITY, None, capacity)
+        if outcome is InsertOutcome.EXISTS:
+            existing = await self.store.get(account_id, request.session_id)
+            same = existing is not None and _same_settings(existing, request)
+            if idempotent and same:
+                return Created(CreateOutcome.SAME_EXISTS, existing, capacity)
+            return Created(CreateOutcome.OTHER_EXISTS, existing, capacity)
+        if pooled is not None:
+            record = replace(record, **pooled.session_values())
+            log.info("session %s takes warm host %s", request.session_id, pooled.id)
         log.info("session %s created (%s)", request.session_id, request.size.value)
         self.watch_start(record)
         self.wake_scheduler()
-        return record, True
-
-    async def _existing(
-        self, account_id: str, request: CreateSession, idempotent: bool
-    ) -> SessionRecord:
-        existing = await self.store.get(account_id, request.session_id)
-        same = (
-            existing is not None
-            and existing.size == request.size
-            and existing.lease_seconds == request.lease_seconds
-            and existing.models == request.models
-        )
-        if idempotent and same and existing is not None:
-            return existing
-        raise Conflict(
-            f"A session with id {request.session_id!r} already exists with other settings."
-        )
+        return Created(CreateOutcome.CREATED, record, capacity)
 
     async def get(self, account_id: str, session_id: str) -> SessionRecord:
         record = await self.store.get(account_id, session_id)
@@ -112,36 +132,29 @@ class SessionService:
             raise NotFound(f"No session with id {session_id!r} exists in this account.")
         return record
 
-    async def extend(
-        self,
-        account_id: str,
-        session_id: str,
-        lease_seconds: int,
-        *,
-        not_longer: type[RenderHubError],
-        field: str,
-    ) -> SessionRecord:
+    async def list_active(
+        self, account_id: str, limit: int | None = None, after: tuple[float, str] | None = None
+    ) -> list[SessionRecord]:
+        """The account's active sessions, oldest first, keyset-paged after (created_at, id)."""
+        return await self.store.list_active(account_id, limit, after)
+
+    async def extend(self, account_id: str, session_id: str, lease_seconds: int) -> Extended:
         """Set a new total lease; it must be longer than the current one."""
         if await self.store.extend(account_id, session_id, lease_seconds):
             record = await self.get(account_id, session_id)
             if record.status is SessionStatus.READY and record.backend_state:
                 self.tasks.spawn(self._send_deadline(record))
             self.wake_scheduler()
-            return record
+            return Extended(ExtendOutcome.EXTENDED, record)
         record = await self.get(account_id, session_id)
         if record.status not in (SessionStatus.STARTING, SessionStatus.READY):
-            raise Conflict(f"The session is {record.status.value}; its lease cannot change.")
-        current = lease_text(record.lease_seconds)
-        raise not_longer(
-            f"The new lease must be longer than the current one ({current}); "
-            "a lease is a total since the session became Ready, and can only grow.",
-            target=field,
-        )
+            return Extended(ExtendOutcome.ENDED, record)
+        return Extended(ExtendOutcome.NOT_LONGER, record)
 
     async def stop(self, account_id: str, session_id: str) -> SessionRecord:
         """Stop a session (irrevocable). Stopping an ended session changes nothing."""
         stopped = await self.store.transition(
-            account_id, session_id, SessionStatus.STOPPING, ended_at=self.now()
+            account_id, session_id, SessionStatus.STOPPING, ended_at=self.now(), **self.claim()
         )
         record = await self.get(account_id, session_id)
         if stopped:
@@ -156,6 +169,21 @@ class SessionService:
 
     def watch_stop(self, record: SessionRecord) -> None:
         self.tasks.spawn(self._finish_stop(record), key=f"stop:{record.account_id}/{record.id}")
+
+    def watch_teardown(self, record: SessionRecord, reason: str) -> None:
+        """Stop the host of an ended session, then record that it is stopped."""
+        key = f"teardown:{record.account_id}/{record.id}"
+        self.tasks.spawn(self._teardown(record, reason), key=key)
+
+    def resume(self, record: SessionRecord) -> None:
+        """Carry on with the work of a session this replica has just claimed (after a restart,
+        or from a replica that died)."""
+        if record.status is SessionStatus.STARTING:
+            self.watch_start(record)
+        elif record.status is SessionStatus.STOPPING:
+            self.watch_stop(record)
+        elif record.status.is_terminal and record.host_stopped_at is None:
+            self.watch_teardown(record, record.message or "The session has ended.")
 
     async def _bring_up(self, record: SessionRecord) -> None:
         try:
@@ -179,11 +207,13 @@ class SessionService:
             await launch
             raise
 
-    async def _launch(self, record: SessionRecord) -> dict[str, object] | None:
+    def _host_spec(self, record: SessionRecord) -> HostSpec:
         deadline = record.start_deadline + record.lease_seconds + self._grace
-        spec = host_spec(record, self.settings, self.clock, deadline)
+        return host_spec(record, self.settings, self.clock, deadline)
+
+    async def _launch(self, record: SessionRecord) -> dict[str, object] | None:
         try:
-            started = await self.backend.start(spec)
+            started = await self.backend.start(self._host_spec(record))
         except BackendError as exc:
             await self._fail(record, "HostStartFailed", exc.message)
             return None
@@ -206,6 +236,10 @@ class SessionService:
         began = loop.time()
         while True:
             health = await self.backend.poll(state)
+            if health.phase is HostPhase.IDLE:  # a warm host, waiting for its session
+                if not await self._assign(record, state):
+                    return
+                continue
             if health.phase is HostPhase.READY:
                 await self._become_ready(record, state, health.message, health.polygons)
                 return
@@ -221,6 +255,18 @@ class SessionService:
                 return
             fast = loop.time() - began < _FAST_POLL_WINDOW
             await asyncio.sleep(_FAST_POLL_SECONDS if fast else _SLOW_POLL_SECONDS)
+
+    async def _assign(self, record: SessionRecord, state: dict[str, object]) -> bool:
+        """Give a warm host this session; False (and the session fails) if it cannot."""
+        assign = getattr(self.backend, "assign", None)
+        try:
+            if assign is None:
+                raise BackendError(f"The {self.backend.name} backend has no warm hosts.")
+            await assign(state, self._host_spec(record))
+        except BackendError as exc:
+            await self._fail(record, "HostStartFailed", exc.message)
+            return False
+        return True
 
     async def _become_ready(
         self,
@@ -254,31 +300,43 @@ class SessionService:
             ended_at=self.now(),
             message=message,
             error_code=code,
+            **self.claim(),
         )
         if failed:
             log.warning("session %s failed: %s", record.id, message)
-            await self._stop_host(record.account_id, record.id, message)
+            self.watch_teardown(record, message)
 
     async def _finish_stop(self, record: SessionRecord) -> None:
         await self._stop_host(record.account_id, record.id, "The session was stopped.")
-        await self.store.transition(record.account_id, record.id, SessionStatus.STOPPED)
+        await self.store.transition(
+            record.account_id,
+            record.id,
+            SessionStatus.STOPPED,
+            host_stopped_at=self.now(),
+            claimed_by=None,
+            claimed_until=None,
+        )
         log.info("session %s stopped", record.id)
+
+    async def _teardown(self, record: SessionRecord, reason: str) -> None:
+        await self._stop_host(record.account_id, record.id, reason)
+        await self.store.mark_host_stopped(record.account_id, record.id, self.now())
 
     async def expire(self, record: SessionRecord) -> None:
         """Ready -> Expired once the lease has run out; billing ends at the lease's end."""
-        lease = lease_text(record.lease_seconds)
+        reason = f"The session's lease of {lease_text(record.lease_seconds)} ran out."
         expired = await self.store.transition(
             record.account_id,
             record.id,
             SessionStatus.EXPIRED,
             sources={SessionStatus.READY},
             ended_at=record.lease_deadline,
-            message=f"The session's lease of {lease} ran out.",
+            message=reason,
+            **self.claim(),
         )
         if expired:
             log.info("session %s expired", record.id)
-            reason = f"The session's lease of {lease} ran out."
-            self.tasks.spawn(self._stop_host(record.account_id, record.id, reason))
+            self.watch_teardown(record, reason)
 
     async def time_out_start(self, record: SessionRecord) -> None:
         timeout = self.settings.start_timeout_seconds
@@ -298,6 +356,8 @@ class SessionService:
         record = await self.store.get(account_id, session_id)
         if record is None or record.backend_state is None:
             return
+        if record.claimed_by != self.replica_id:
+            return  # another replica has taken this session's work over: it stops the host
         try:
             await self.backend.stop(record.backend_state, reason)
         except BackendError as exc:
@@ -316,8 +376,34 @@ class SessionService:
         return self.settings.host_grace_seconds
 
 
+def _same_settings(existing: SessionRecord, request: CreateSession) -> bool:
+    return (
+        existing.size == request.size
+        and existing.lease_seconds == request.lease_seconds
+        and existing.models == request.models
+    )
+
+
 def lease_text(seconds: int) -> str:
     return format_timespan(timedelta(seconds=seconds))
+
+
+def no_capacity_message(created: Created, size: str) -> str:
+    return (
+        f"All servers of the requested size ({size}) are in use "
+        f"({created.capacity} at most); stop a session or try again later."
+    )
+
+
+def not_longer_message(record: SessionRecord) -> str:
+    return (
+        f"The new lease must be longer than the current one ({lease_text(record.lease_seconds)}); "
+        "a lease is a total since the session became Ready, and can only grow."
+    )
+
+
+def ended_message(record: SessionRecord) -> str:
+    return f"The session is {record.status.value}; its lease cannot change."
 
 
 def new_session_id() -> str:

@@ -40,6 +40,9 @@ class SessionRecord:
     inspector_port: int | None = None
     teraflops: float | None = None
     polygons: int | None = None
+    claimed_by: str | None = None
+    claimed_until: float | None = None
+    host_stopped_at: float | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> SessionRecord:

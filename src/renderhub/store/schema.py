@@ -56,9 +56,56 @@ sessions = Table(
     Column("inspector_port", Integer, nullable=True),
     Column("teraflops", Float, nullable=True),
     Column("polygons", Integer, nullable=True),
+    # The replica doing this session's work (bring-up, liveness, teardown), until when.
+    Column("claimed_by", String(36), nullable=True),
+    Column("claimed_until", Float, nullable=True),
+    # Set once an ended session's host is known to be stopped.
+    Column("host_stopped_at", Float, nullable=True),
+)
+
+# Control-plane replicas sharing the store, so that the work of a dead one is taken over.
+replicas = Table(
+    "replicas",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("hostname", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("process_started_at", Float, nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("heartbeat_at", Float, nullable=False),
+)
+
+# Warm-pool hosts: started before any session asks for one ("starting" until warm, then
+# "idle"); a create takes one (the row moves onto the session), and the pool refills.
+pool_hosts = Table(
+    "pool_hosts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("size", String(16), nullable=False),
+    Column("backend", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("backend_state", JSON, nullable=True),
+    Column("hostname", String(255), nullable=True),
+    Column("handshake_port", Integer, nullable=True),
+    Column("inspector_port", Integer, nullable=True),
+    Column("teraflops", Float, nullable=True),
+    Column("claimed_by", String(36), nullable=True),
+    Column("claimed_until", Float, nullable=True),
+)
+Index("ix_pool_hosts_size_status", pool_hosts.c.size, pool_hosts.c.status)
+
+# The one token-signing key (id 1), shared by every replica.
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("private_pem", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
 )
 
 Index("ix_sessions_status_lease", sessions.c.status, sessions.c.lease_deadline)
 Index("ix_sessions_status_start", sessions.c.status, sessions.c.start_deadline)
 Index("ix_sessions_ended", sessions.c.ended_at)
+Index("ix_sessions_claimed_by", sessions.c.claimed_by)
 Index("ix_sessions_account_listing", sessions.c.account_id, sessions.c.created_at, sessions.c.id)

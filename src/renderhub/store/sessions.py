@@ -24,11 +24,23 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from renderhub.status import ACTIVE, SessionStatus, sources_of
+from renderhub.status import ACTIVE, TERMINAL, SessionStatus, sources_of
+from renderhub.store.locks import lock_size
+from renderhub.store.pool import PoolHostRecord, in_use, take_host
 from renderhub.store.records import SessionRecord
 from renderhub.store.schema import sessions
 
 _ACTIVE_VALUES = [status.value for status in ACTIVE]
+_TERMINAL_VALUES = [status.value for status in TERMINAL]
+# Work a replica must claim: a session not yet ended, or an ended one whose host still runs.
+_HAS_WORK = or_(
+    sessions.c.status.in_(_ACTIVE_VALUES),
+    and_(
+        sessions.c.status.in_(_TERMINAL_VALUES),
+        sessions.c.hostname.is_not(None),
+        sessions.c.host_stopped_at.is_(None),
+    ),
+)
 
 
 class InsertOutcome(Enum):
@@ -54,8 +66,12 @@ class SessionStore:
         self._engine = engine
         self._reader = reader
 
-    async def insert(self, record: SessionRecord, capacity: int) -> InsertOutcome:
-        """Insert the session only while fewer than `capacity` sessions of its size are active."""
+    async def insert(
+        self, record: SessionRecord, capacity: int, *, from_pool: bool = False
+    ) -> tuple[InsertOutcome, PoolHostRecord | None]:
+        """Insert the session while its size has room: fewer than `capacity` active sessions
+        and pool hosts. With `from_pool`, take a pool host of the size if there is one (its
+        slot becomes the session's) and return it with the outcome."""
         values = {
             column.name: getattr(record, column.name)
             for column in sessions.columns
@@ -63,23 +79,23 @@ class SessionStore:
         }
         values["size"] = record.size.value
         values["status"] = record.status.value
-        in_use = (
-            select(func.count())
-            .select_from(sessions)
-            .where(sessions.c.size == record.size.value, sessions.c.status.in_(_ACTIVE_VALUES))
-            .scalar_subquery()
-        )
-        columns = list(values)
-        source = select(*(literal(values[name], sessions.c[name].type) for name in columns)).where(
-            in_use < capacity
-        )
-        statement = insert(sessions).from_select(columns, source)
         try:
             async with self._engine.begin() as connection:
-                result = await connection.execute(statement)
+                await lock_size(connection, record.size.value)
+                pooled = await take_host(connection, record.size.value) if from_pool else None
+                if pooled is not None:
+                    values.update(pooled.session_values())
+                    await connection.execute(insert(sessions).values(**values))
+                    return InsertOutcome.INSERTED, pooled
+                columns = list(values)
+                source = select(
+                    *(literal(values[name], sessions.c[name].type) for name in columns)
+                ).where(in_use(record.size.value) < capacity)
+                result = await connection.execute(insert(sessions).from_select(columns, source))
         except IntegrityError:
-            return InsertOutcome.EXISTS
-        return InsertOutcome.INSERTED if result.rowcount == 1 else InsertOutcome.NO_CAPACITY
+            return InsertOutcome.EXISTS, None  # rolled back: a pool host taken stays in the pool
+        inserted = result.rowcount == 1
+        return (InsertOutcome.INSERTED if inserted else InsertOutcome.NO_CAPACITY), None
 
     async def get(self, account_id: str, session_id: str) -> SessionRecord | None:
         rows = await self._rows(_GET, {"account_id": account_id, "session_id": session_id})
@@ -192,6 +208,80 @@ class SessionStore:
                     else_=sessions.c.ready_at + lease_seconds,
                 ),
             )
+        )
+        return await self._execute(statement)
+
+    # -- claims: which replica does a session's work ----------------------------------------
+
+    async def renew_claims(self, replica_id: str, until: float) -> None:
+        statement = (
+            update(sessions)
+            .where(sessions.c.claimed_by == replica_id, _HAS_WORK)
+            .values(claimed_until=until)
+        )
+        async with self._engine.begin() as connection:
+            await connection.execute(statement)
+
+    async def claim_orphans(self, replica_id: str, now: float, until: float) -> list[SessionRecord]:
+        """Claim every session with work left whose claim is free or has lapsed; return them.
+
+        One conditional UPDATE: two replicas racing for a session cannot both win it (under
+        READ COMMITTED the loser re-checks the lapsed claim and finds it renewed)."""
+        statement = (
+            update(sessions)
+            .where(
+                _HAS_WORK,
+                or_(sessions.c.claimed_by.is_(None), sessions.c.claimed_until < now),
+            )
+            .values(claimed_by=replica_id, claimed_until=until)
+            .returning(*sessions.columns)
+        )
+        async with self._engine.begin() as connection:
+            rows = list(await connection.execute(statement))
+        return [SessionRecord.from_row(row) for row in rows]
+
+    async def release_claims(self, replica_ids: list[str]) -> int:
+        """Free the claims of replicas that are gone (or shutting down), for others to take."""
+        if not replica_ids:
+            return 0
+        statement = (
+            update(sessions)
+            .where(sessions.c.claimed_by.in_(replica_ids))
+            .values(claimed_by=None, claimed_until=None)
+        )
+        async with self._engine.begin() as connection:
+            result = await connection.execute(statement)
+        return int(result.rowcount)
+
+    async def holds(self, account_id: str, session_id: str, replica_id: str) -> bool:
+        """Whether `replica_id` still holds the session's claim (checked before acting)."""
+        query = select(sessions.c.claimed_by).where(_key(account_id, session_id))
+        rows = await self._rows(query)
+        return bool(rows) and rows[0][0] == replica_id
+
+    async def owned_with_work(self, replica_id: str) -> list[SessionRecord]:
+        """This replica's sessions that are starting, stopping, or whose host is not stopped."""
+        return await self._fetch(
+            select(sessions).where(
+                sessions.c.claimed_by == replica_id,
+                _HAS_WORK,
+                sessions.c.status != SessionStatus.READY.value,
+            )
+        )
+
+    async def owned_ready(self, replica_id: str) -> list[SessionRecord]:
+        return await self._fetch(
+            select(sessions).where(
+                sessions.c.claimed_by == replica_id,
+                sessions.c.status == SessionStatus.READY.value,
+            )
+        )
+
+    async def mark_host_stopped(self, account_id: str, session_id: str, now: float) -> bool:
+        statement = (
+            update(sessions)
+            .where(_key(account_id, session_id), sessions.c.status.in_(_TERMINAL_VALUES))
+            .values(host_stopped_at=now, claimed_by=None, claimed_until=None)
         )
         return await self._execute(statement)
 

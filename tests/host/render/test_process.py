@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import os
 import signal
 import subprocess
@@ -23,8 +25,6 @@ from renderhub.host.render.marker import read_marker
 from tests.host.host_testing import wait_until
 from tests.host.render.rendering import front_view, sample_data
 
-SHM = Path("/dev/shm")
-
 
 @pytest.fixture
 async def renderer() -> AsyncIterator[RendererProcess]:
@@ -40,17 +40,21 @@ def gone(pid: int) -> bool:
         return True
 
 
-def our_segments() -> list[str]:
-    return [p.name for p in SHM.iterdir() if p.name.startswith(f"renderhub-{os.getpid()}-")]
+def frame_memory_fds(pid: int) -> list[str]:
+    """The memfds process `pid` holds open (the frame memory, while being handed over)."""
+    targets = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # e.g. the fd listing the folder
+            targets.append(os.readlink(fd))
+    return [target for target in targets if "renderhub-frames" in target]
 
 
 async def test_start_render_close_leaves_no_process_and_no_shared_memory() -> None:
     renderer: FrameSource = await RendererProcess.start(sample_data("cube.glb"))
     assert isinstance(renderer, RendererProcess)
-    pid, segment = renderer.pid, renderer.memory_name
+    pid = renderer.pid
     try:
         assert pid is not None and not gone(pid)
-        assert not (SHM / segment).exists()  # unlinked once both sides had it mapped
         frame = await renderer.render(front_view(eye=(1.5, 1.2, 2.0), marker=77))
     finally:
         await renderer.aclose()
@@ -58,8 +62,36 @@ async def test_start_render_close_leaves_no_process_and_no_shared_memory() -> No
     assert frame.sequence == 1 and frame.render_ms > 0
     assert frame.pixels.shape == (240, 320, 3) and read_marker(frame.pixels) == 77
     assert gone(pid)
-    assert not (SHM / segment).exists()
-    assert our_segments() == []
+    # The frame memory is a memfd, never named in /dev/shm; it goes with its last mapping.
+    del frame
+    gc.collect()
+    assert frame_memory_fds(os.getpid()) == []
+
+
+async def test_a_launched_renderer_waits_for_its_scene_then_renders() -> None:
+    renderer = await RendererProcess.launch()
+    try:
+        with pytest.raises(RendererError, match="no scene yet"):
+            await renderer.render(front_view())
+        await renderer.load(sample_data("cube.glb"))
+        frame = await renderer.render(front_view(marker=5))
+        with pytest.raises(RendererError, match="has its scene already"):
+            await renderer.load(sample_data("cube.glb"))
+    finally:
+        await renderer.aclose()
+
+    assert read_marker(frame.pixels) == 5
+    assert {"startup_ms", "load_ms", "upload_ms"} <= set(renderer.info())
+
+
+async def test_a_launched_renderer_closed_before_its_scene_exits() -> None:
+    renderer = await RendererProcess.launch()
+    pid = renderer.pid
+    assert pid is not None
+
+    await renderer.aclose()
+
+    assert gone(pid)
 
 
 async def test_frames_match_an_in_process_render_and_info_names_the_renderer(
@@ -151,7 +183,7 @@ async def test_no_egl_gives_a_clear_error_on_start(monkeypatch: pytest.MonkeyPat
         await RendererProcess.start(sample_data("cube.glb"))
 
     assert time.monotonic() - started < 10
-    assert our_segments() == []
+    assert frame_memory_fds(os.getpid()) == []
 
 
 async def test_a_renderer_that_dies_gives_an_error_not_a_hang(renderer: RendererProcess) -> None:
@@ -160,7 +192,7 @@ async def test_a_renderer_that_dies_gives_an_error_not_a_hang(renderer: Renderer
 
     with pytest.raises(RendererError, match="ended unexpectedly"):
         await renderer.render(front_view())
-    assert renderer.closed and our_segments() == []
+    assert renderer.closed and frame_memory_fds(os.getpid()) == []
 
 
 async def test_a_renderer_that_does_not_answer_in_time_is_stopped() -> None:
@@ -170,7 +202,7 @@ async def test_a_renderer_that_does_not_answer_in_time_is_stopped() -> None:
 
     with pytest.raises(RendererError, match="did not answer in time"):
         await renderer.render(front_view(width=3840, height=2160))
-    assert renderer.closed and gone(pid) and our_segments() == []
+    assert renderer.closed and gone(pid) and frame_memory_fds(os.getpid()) == []
 
 
 async def test_the_event_loop_keeps_running_while_frames_render(
@@ -198,6 +230,8 @@ async def test_the_event_loop_keeps_running_while_frames_render(
 
 HELPER = """
 import asyncio
+import contextlib
+import gc
 import aiortc  # stands in for the host's web stack, which the renderer must not load
 
 from renderhub.host.frames import View
@@ -213,7 +247,7 @@ scene = scene_data(build_scene([load_model_file(path.name, path)]))
 async def main() -> None:
     renderer = await RendererProcess.start(scene)
     await renderer.render(View(eye=(0.0, 0.0, 3.0), target=(0.0, 0.0, 0.0)))
-    print(renderer.pid, renderer.memory_name, flush=True)
+    print(renderer.pid, flush=True)
     await asyncio.sleep(60)
 
 
@@ -232,8 +266,7 @@ def test_the_renderer_exits_when_its_parent_is_killed(tmp_path: Path) -> None:
         assert helper.stdout is not None
         line = helper.stdout.readline().decode()  # the helper's own deadline: its 60 s sleep
         assert line, (tmp_path / "stderr.txt").read_text()
-        pid_text, segment = line.split()
-        pid = int(pid_text)
+        pid = int(line)
         maps = Path(f"/proc/{pid}/maps").read_text()
         assert "aiortc" not in maps and "/av/" not in maps and "av.libs" not in maps
         assert "av.libs" in Path(f"/proc/{helper.pid}/maps").read_text()
@@ -242,7 +275,6 @@ def test_the_renderer_exits_when_its_parent_is_killed(tmp_path: Path) -> None:
         helper.wait(timeout=10)
 
         wait_until(lambda: True if gone(pid) else None, 5.0, "the orphaned renderer to exit")
-        wait_until(lambda: None if (SHM / segment).exists() else True, 10.0, "its segment to go")
     finally:
         if helper.poll() is None:
             helper.kill()

@@ -3,10 +3,27 @@
 The host extracts `scene_data(scene)` once and starts a `RendererProcess` (a FrameSource, see
 renderhub.host.frames). `gl.GlRenderer` draws inside that process; import it from
 `renderhub.host.render.gl` (it loads moderngl, which the host process does not need).
+
+`RendererProcess` is imported on first use: the renderer process runs `child` from this
+package and must not pay for the host side's imports (asyncio, subprocess) at its start.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from renderhub.host.render.errors import RendererError
-from renderhub.host.render.process import RendererProcess
 from renderhub.host.render.scene_data import SceneData, scene_data
 
+if TYPE_CHECKING:
+    from renderhub.host.render.process import RendererProcess
+
 __all__ = ["RendererError", "RendererProcess", "SceneData", "scene_data"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RendererProcess":
+        from renderhub.host.render.process import RendererProcess
+
+        return RendererProcess
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,9 +1,14 @@
 """The host's side of the renderer process: a FrameSource for the host's asyncio loop.
 
 OpenGL holds the GIL while it draws, so rendering runs in a child process. Pixels come back
-through shared memory (two slots, see protocol.py), small messages over a Pipe whose end the
-event loop watches with add_reader: no thread per frame, and the loop never blocks on the
-renderer. Every wait has a deadline.
+through shared memory (two slots, see protocol.py), small messages over a multiprocessing
+Connection on a socket pair whose end the event loop watches with add_reader: no thread per
+frame, and the loop never blocks on the renderer. Every wait has a deadline.
+
+The child is a plain subprocess (`python -m renderhub.host.render.child`), not one of
+multiprocessing's: its "spawn" start also starts a resource-tracker process (12 MB) for each
+host, and imports more in the child. The frame memory is a memfd the child inherits: it has
+no name in /dev/shm, so nothing is left behind however the two processes end.
 """
 
 from __future__ import annotations
@@ -12,23 +17,18 @@ import asyncio
 import contextlib
 import logging
 import mmap
-import multiprocessing
 import os
-import secrets
+import socket
+import subprocess
 import sys
 import time
-import types
-from collections.abc import Iterator
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
-from multiprocessing.shared_memory import SharedMemory
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from renderhub.host.frames import Frame, FrameSource, View
-from renderhub.host.render import child
 from renderhub.host.render.camera import check_view
 from renderhub.host.render.errors import RendererError
 from renderhub.host.render.protocol import (
@@ -57,13 +57,15 @@ KILL_WAIT_S = 2.0
 class RendererProcess:
     """Renders Views in a child process; implements frames.FrameSource.
 
-    Create it with `await RendererProcess.start(scene)`. `render()` calls run one at a time.
-    A Frame's pixels are a view into shared memory that stays valid until the render after
-    next: the previous frame can still be encoded while the next one renders."""
+    Create it with `await RendererProcess.start(scene)`, or warm it first with
+    `await RendererProcess.launch()` and give it its scene later with `await renderer.load()`.
+    `render()` calls run one at a time. A Frame's pixels are a view into shared memory that
+    stays valid until the render after next: the previous frame can still be encoded while the
+    next one renders."""
 
     def __init__(
         self,
-        process: BaseProcess,
+        process: subprocess.Popen[bytes],
         conn: Connection,
         memory: _FrameMemory,
         render_timeout: float,
@@ -89,7 +91,8 @@ class RendererProcess:
         self._sending: asyncio.Future[None] | None = None
         self._reading_fd: int | None = None
         self._closed = False
-        self._unlinked = False
+        self._loaded = False
+        self._launch_ms = 0.0
 
     @classmethod
     async def start(
@@ -107,36 +110,68 @@ class RendererProcess:
         `samples`: MSAA samples (None: 4 on a GPU, none on a software rasteriser).
         Raises RendererError with the child's reason (e.g. "Could not create an OpenGL
         context through EGL: ...") or when it does not get ready within `start_timeout`."""
-        began = time.perf_counter()
-        context = multiprocessing.get_context("spawn")
-        memory = _FrameMemory(create=True, size=SEGMENT_BYTES, name=_segment_name())
-        conn, child_conn = context.Pipe()
-        process = context.Process(
-            target=child.main,
-            args=(child_conn, memory.name, checkerboard, samples, os.getpid()),
-            name="renderhub-renderer",
-            daemon=True,
+        self = await cls.launch(
+            samples=samples, start_timeout=start_timeout, render_timeout=render_timeout
         )
-        self = cls(process, conn, memory, render_timeout)
+        await self.load(scene, checkerboard=checkerboard, within=start_timeout)
+        return self
+
+    @classmethod
+    async def launch(
+        cls,
+        *,
+        samples: int | None = None,
+        start_timeout: float = START_TIMEOUT_S,
+        render_timeout: float = RENDER_TIMEOUT_S,
+    ) -> RendererProcess:
+        """Start the renderer process and create its GL context, without a scene yet: a warm
+        renderer that `load` gives its scene later. Raises RendererError as `start` does."""
+        began = time.perf_counter()
+        memory = _FrameMemory(SEGMENT_BYTES)
+        ours, theirs = socket.socketpair()
         try:
-            try:
-                with _without_main_module():
-                    process.start()
-            finally:
-                child_conn.close()  # the child has its own copy now
-            self._pid = process.pid
-            await self._handshake(scene, start_timeout)
+            process = _start_child(theirs.fileno(), memory.fd, samples)
+        except OSError as exc:
+            memory.close()
+            ours.close()
+            raise RendererError(f"Could not start the renderer process: {exc}") from exc
+        finally:
+            theirs.close()  # the child has its own copy now
+        memory.close_fd()  # likewise; our mapping keeps the memory
+        self = cls(process, Connection(ours.detach()), memory, render_timeout)
+        self._pid = process.pid
+        try:
+            deadline = time.monotonic() + start_timeout
+            self._expect(await self._receive(deadline, "creating its OpenGL context"), Started)
         except BaseException:
             await self.aclose()
             raise
-        self._info["startup_ms"] = round((time.perf_counter() - began) * 1000.0, 1)
+        self._launch_ms = (time.perf_counter() - began) * 1000.0
+        log.info("renderer started in %.0f ms (pid %s)", self._launch_ms, self._pid)
+        return self
+
+    async def load(
+        self, scene: SceneData, *, checkerboard: bool = False, within: float = START_TIMEOUT_S
+    ) -> None:
+        """Give the launched renderer its scene, once; it renders from then on.
+
+        Raises RendererError when the renderer fails or does not take it within `within` s."""
+        self._check_open()
+        if self._loaded:
+            raise RendererError("The renderer has its scene already.")
+        self._loaded = True
+        began = time.perf_counter()
+        await self._send_scene(scene, checkerboard, time.monotonic() + within)
+        load_ms = (time.perf_counter() - began) * 1000.0
+        self._info["startup_ms"] = round(self._launch_ms + load_ms, 1)
+        self._info["load_ms"] = round(load_ms, 1)
         log.info(
-            "renderer ready in %.0f ms: %s (pid %s)",
+            "renderer ready in %.0f ms (scene %.0f ms): %s (pid %s)",
             self._info["startup_ms"],
+            load_ms,
             self._info.get("renderer"),
             self._pid,
         )
-        return self
 
     @property
     def pid(self) -> int | None:
@@ -147,15 +182,10 @@ class RendererProcess:
     def closed(self) -> bool:
         return self._closed
 
-    @property
-    def memory_name(self) -> str:
-        """The shared-memory segment's name. It is unlinked from /dev/shm as soon as the
-        renderer has attached, so nothing is left behind even when both processes are killed."""
-        return self._memory.name
-
     def info(self) -> dict[str, Any]:
         """{"renderer": GL_RENDERER, "vendor", "version", "gpu": bool, "samples": MSAA count,
-        "upload_ms", "startup_ms": spawn + context + scene upload}; empty before start."""
+        "upload_ms", "load_ms": sending + uploading the scene, "startup_ms": spawn + context
+        + load}; empty before the scene is loaded."""
         return dict(self._info)
 
     async def render(self, view: View) -> Frame:
@@ -164,6 +194,8 @@ class RendererProcess:
         check_view(view)
         async with self._lock:
             self._check_open()
+            if not self._loaded:
+                raise RendererError("The renderer has no scene yet.")
             self._sequence += 1
             sequence, slot = self._sequence, (self._last_slot + 1) % SLOTS
             began = time.perf_counter()
@@ -192,7 +224,6 @@ class RendererProcess:
         self._conn.close()
         self._slots = []
         self._memory.close()
-        self._unlink_memory()
 
     async def __aenter__(self) -> RendererProcess:
         return self
@@ -205,11 +236,11 @@ class RendererProcess:
     ) -> None:
         await self.aclose()
 
-    async def _handshake(self, scene: SceneData, within: float) -> None:
-        deadline = time.monotonic() + within
-        self._expect(await self._receive(deadline, "creating its OpenGL context"), Started)
+    async def _send_scene(self, scene: SceneData, checkerboard: bool, deadline: float) -> None:
         # A thread, so that a large scene does not hold up the loop while the pipe drains.
-        self._sending = asyncio.ensure_future(in_daemon_thread(_send_scene, self._conn, scene))
+        self._sending = asyncio.ensure_future(
+            in_daemon_thread(_send_scene, self._conn, scene, checkerboard)
+        )
         try:
             await asyncio.wait_for(asyncio.shield(self._sending), deadline - time.monotonic())
         except TimeoutError:
@@ -220,10 +251,7 @@ class RendererProcess:
         except OSError as exc:  # the renderer went away while reading: its reason follows
             log.debug("sending the scene failed: %s", exc)
         ready = self._expect(await self._receive(deadline, "uploading the scene"), Ready)
-        self._info = {**ready.info, "upload_ms": round(ready.upload_ms, 1)}
-        # Both processes have it mapped now: its name can go, so that nothing is left in
-        # /dev/shm however the two end (the pages live until both unmap them).
-        self._unlink_memory()
+        self._info = {**self._info, **ready.info, "upload_ms": round(ready.upload_ms, 1)}
 
     def _expect(self, message: object, kind: type[Any]) -> Any:
         if isinstance(message, Failed):
@@ -288,12 +316,6 @@ class RendererProcess:
         except OSError as exc:
             raise RendererError("The renderer process is gone.") from exc
 
-    def _unlink_memory(self) -> None:
-        if not self._unlinked:
-            self._unlinked = True
-            with contextlib.suppress(FileNotFoundError):
-                self._memory.unlink()
-
     def _check_open(self) -> None:
         if self._closed:
             raise RendererError("The renderer process is closed.")
@@ -328,36 +350,59 @@ class RendererProcess:
             if not await _exited(process, KILL_WAIT_S):
                 process.kill()
                 await _exited(process, KILL_WAIT_S)
-        self._exitcode = process.exitcode
-        if self._exitcode is not None:
-            process.close()  # frees its sentinel fd
+        self._exitcode = process.returncode
 
 
-class _FrameMemory(SharedMemory):
-    """Shared memory that may be closed while frames still view it: the mapping then stays
-    until the last such frame is freed (closing it would pull the pages from under them)."""
+class _FrameMemory:
+    """The frame slots: an anonymous memory file (memfd) mapped here and in the renderer.
 
-    # SharedMemory's own attributes (CPython 3.8+), which close() below needs to reach.
-    _buf: memoryview | None
-    _mmap: mmap.mmap | None
-    _fd: int
+    It may be closed while frames still view it: the mapping then stays until the last such
+    frame is freed (unmapping it would pull the pages from under them)."""
+
+    def __init__(self, size: int) -> None:
+        self.fd = os.memfd_create("renderhub-frames", os.MFD_CLOEXEC)
+        try:
+            os.ftruncate(self.fd, size)
+            self._mmap: mmap.mmap | None = mmap.mmap(self.fd, size)
+        except BaseException:
+            os.close(self.fd)
+            raise
+        self.buf: memoryview | None = memoryview(self._mmap)
+
+    def close_fd(self) -> None:
+        """Close the file; the mapping (and the child's copy) keep the memory."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
     def close(self) -> None:
+        self.close_fd()
+        buf, mapping, self.buf, self._mmap = self.buf, self._mmap, None, None
+        if buf is None or mapping is None:
+            return
         try:
-            super().close()
+            buf.release()
+            mapping.close()
         except BufferError:
-            # Frames still hold the buffer; drop our references and let them keep the mapping.
-            self._buf = None
-            self._mmap = None
-            if self._fd >= 0:
-                os.close(self._fd)
-                self._fd = -1
+            pass  # frames still hold the buffer; the mapping goes with the last of them
 
 
-async def _exited(process: BaseProcess, within: float) -> bool:
-    """Wait up to `within` seconds for `process` to end (its sentinel fd turns readable), and
+def _start_child(conn_fd: int, memory_fd: int, samples: int | None) -> subprocess.Popen[bytes]:
+    """`python -m renderhub.host.render.child`, with this process's import path, in the
+    host's process group (a backend stopping the host's group stops it too)."""
+    command = [sys.executable, "-m", "renderhub.host.render.child"]
+    command += [str(conn_fd), str(memory_fd), "" if samples is None else str(samples)]
+    command.append(str(os.getpid()))
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    return subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, pass_fds=(conn_fd, memory_fd), env=environment
+    )
+
+
+async def _exited(process: subprocess.Popen[bytes], within: float) -> bool:
+    """Wait up to `within` seconds for `process` to end (its pidfd turns readable), and
     reap it."""
-    if process.exitcode is None:
+    if process.poll() is None:
         loop = asyncio.get_running_loop()
         ended: asyncio.Future[None] = loop.create_future()
 
@@ -365,46 +410,28 @@ async def _exited(process: BaseProcess, within: float) -> bool:
             if not ended.done():
                 ended.set_result(None)
 
-        loop.add_reader(process.sentinel, on_end)
+        pidfd = os.pidfd_open(process.pid)  # not reaped yet, so the pid is still this child's
+        loop.add_reader(pidfd, on_end)
         try:
             await asyncio.wait_for(ended, within)
         except TimeoutError:
             return False
         finally:
-            loop.remove_reader(process.sentinel)
-        process.join(within)  # returns at once: the sentinel is closed, the exit follows it
-    return process.exitcode is not None
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+        process.wait()  # returns at once: it has exited
+    return process.returncode is not None
 
 
-def _send_scene(conn: Connection, scene: SceneData) -> None:
+def _send_scene(conn: Connection, scene: SceneData, checkerboard: bool) -> None:
     """The scene, once: a small header, then each array's bytes without a pickled copy."""
     bounds = None if scene.bounds is None else scene.bounds.tolist()
-    conn.send(SceneHeader(scene.vertices, len(scene.indices), bounds))
+    conn.send(SceneHeader(scene.vertices, len(scene.indices), bounds, checkerboard))
     for array in (scene.positions, scene.normals, scene.colours, scene.indices):
         conn.send_bytes(np.ascontiguousarray(array).data.cast("B"))
-
-
-@contextlib.contextmanager
-def _without_main_module() -> Iterator[None]:
-    """Start the child without the parent's __main__.
-
-    spawn re-runs the parent's main script in the child (unless it is a package's __main__,
-    as with `python -m renderhub`): a console script would import the host's whole stack, and
-    a script without an `if __name__ == "__main__"` guard would start itself again. The
-    renderer needs nothing from it, so the child is told there is none."""
-    main = sys.modules["__main__"]
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        sys.modules["__main__"] = main
 
 
 if TYPE_CHECKING:
 
     def _is_a_frame_source(renderer: RendererProcess) -> FrameSource:
         return renderer  # mypy checks RendererProcess against the FrameSource protocol
-
-
-def _segment_name() -> str:
-    return f"renderhub-{os.getpid()}-{secrets.token_hex(4)}"

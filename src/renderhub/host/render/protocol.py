@@ -20,11 +20,13 @@ SEGMENT_BYTES = SLOTS * SLOT_BYTES
 # Host -> renderer
 @dataclass(frozen=True, slots=True)
 class SceneHeader:
-    """Followed by four send_bytes: positions, normals, colours, indices."""
+    """Followed by four send_bytes: positions, normals, colours, indices. `checkerboard`:
+    draw a checkered box in the scene's bounds instead of the models."""
 
     vertices: int
     indices: int
     bounds: list[list[float]] | None
+    checkerboard: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +44,8 @@ class Close:
 # Renderer -> host
 @dataclass(frozen=True, slots=True)
 class Started:
-    """The GL context exists; the renderer waits for the scene."""
+    """The GL context exists and the frame memory is attached; the renderer waits for the
+    scene (or Close)."""
 
 
 @dataclass(frozen=True, slots=True)

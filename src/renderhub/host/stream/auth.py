@@ -18,6 +18,15 @@ class ClientAuth:
     def __init__(self, verifier: TokenVerifier | None, account_id: str | None) -> None:
         self._verifier = verifier
         self._account_id = account_id
+        self._awaiting_session = False
+
+    def await_session(self) -> None:
+        """A pooled host: no client may connect until `bind` names the session's account."""
+        self._awaiting_session = True
+
+    def bind(self, account_id: str) -> None:
+        """The session's account, once a pooled host is assigned one."""
+        self._account_id, self._awaiting_session = account_id, False
 
     @classmethod
     def from_files(
@@ -30,6 +39,8 @@ class ClientAuth:
 
     def check(self, request: Request) -> TokenClaims:
         """The token's claims; raise Unauthorized (401) or Forbidden (403)."""
+        if self._awaiting_session:
+            raise Forbidden("This render host has no session yet, so no client can connect.")
         if self._verifier is None or self._account_id is None:
             missing = "--public-key" if self._verifier is None else "--account-id"
             raise Forbidden(

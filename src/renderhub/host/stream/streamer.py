@@ -101,6 +101,8 @@ class Streamer:
     def _ready_renderer(self) -> Renderer:
         if self._closing is not None:
             raise ServiceUnavailable("The session is ending.")
+        if self.state.assignable:
+            raise ServiceUnavailable("This render host has no session yet.")
         if self.state.phase is Phase.LOADING:
             raise ServiceUnavailable(
                 "The session's models are still loading; try again shortly.", retry_after=1

@@ -1,0 +1,83 @@
+"""Getting a host warm before its scene exists: the renderer process with its GL context, and
+the imports and first-call costs of loading a model.
+
+A pooled host launches its renderer before it has a session at all, so that an assigned
+session only loads its models and hands the scene to a renderer that is already running; an
+ordinary host launches it once its models are loaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+from renderhub.host.frames import FrameSource
+from renderhub.host.render.process import RendererProcess
+from renderhub.host.render.scene_data import scene_data
+from renderhub.host.state import HostState
+from renderhub.host.threads import in_daemon_thread
+
+log = logging.getLogger(__name__)
+
+
+class WarmRenderer:
+    """The host's renderer process, launched ahead of the scene; called with the loaded
+    state, it gives the renderer its scene and hands it over as the host's FrameSource.
+
+    The host owns it: `aclose` ends a renderer that was never handed over."""
+
+    def __init__(self) -> None:
+        self._launching: asyncio.Task[RendererProcess] | None = None
+        self._handed_over = False
+
+    def launch(self) -> asyncio.Task[RendererProcess]:
+        """Start the renderer process (once); the task ends when its GL context exists."""
+        if self._launching is None:
+            self._launching = asyncio.create_task(RendererProcess.launch(), name="renderer")
+        return self._launching
+
+    async def ready(self) -> None:
+        """Wait until the renderer is warm; raises RendererError if it could not start."""
+        await asyncio.shield(self.launch())
+
+    async def __call__(self, state: HostState) -> FrameSource:
+        """Give the renderer the loaded scene (a checkerboard when over the limit)."""
+        assert state.scene is not None
+        renderer = await asyncio.shield(self.launch())
+        self._handed_over = True
+        try:
+            data = await in_daemon_thread(scene_data, state.scene)
+            await renderer.load(data, checkerboard=state.budget.exceeded_by(state.scene.polygons))
+        except BaseException:
+            await renderer.aclose()
+            raise
+        return renderer
+
+    async def aclose(self) -> None:
+        """End the renderer unless it was handed over (its new owner closes it then)."""
+        launching, self._launching = self._launching, None
+        if launching is None or self._handed_over:
+            return
+        launching.cancel()
+        with contextlib.suppress(BaseException):
+            renderer = await launching
+            await renderer.aclose()
+
+
+def warm_loading() -> float:
+    """Import what loading a model needs and run it once on a tiny model (trimesh loads parts
+    of itself lazily, on first use); blocking, so run it off the loop. Returns seconds taken."""
+    started = time.perf_counter()
+    import trimesh
+
+    from renderhub.host.meshes import build_scene, load_model_file
+
+    with tempfile.TemporaryDirectory(prefix="renderhub-warm-") as folder:
+        path = Path(folder) / "warm.glb"
+        path.write_bytes(trimesh.creation.box().export(file_type="glb"))
+        scene_data(build_scene([load_model_file("warm.glb", path)]))
+    return time.perf_counter() - started
