@@ -69,6 +69,23 @@ class Settings(BaseSettings):
         default_factory=list,
         description="STUN/TURN servers for hosts' WebRTC, e.g. turn:user:pass@turn.example:3478.",
     )
+    host_models_url: str | None = Field(
+        None,
+        description="Base URL at which hosts off this machine (Ray nodes) reach the control "
+        "plane to fetch data-dir models; default: the public URL, else http://HOST:PORT.",
+    )
+    ray_address: str | None = Field(
+        None, description="The Ray cluster's head (GCS) address, HOST:PORT (backend ray)."
+    )
+    ray_namespace: str = Field("renderhub", description="Ray namespace of the hosts' actors.")
+    ray_resource_standard: str = Field(
+        "renderhub_standard", description="Ray resource a Standard host takes one unit of."
+    )
+    ray_resource_premium: str = Field(
+        "renderhub_premium", description="Ray resource a Premium host takes one unit of."
+    )
+    ray_gpus_standard: float = Field(0.0, ge=0, description="GPUs a Standard host takes on Ray.")
+    ray_gpus_premium: float = Field(0.0, ge=0, description="GPUs a Premium host takes on Ray.")
     workers: int = Field(1, ge=1, le=64, description="API worker processes.")
     log_level: str = Field("info", description="debug, info, warning or error.")
 
@@ -99,6 +116,23 @@ class Settings(BaseSettings):
 
     def capacity_for(self, size: str) -> int:
         return self.capacity_premium if size == "Premium" else self.capacity_standard
+
+    def ray_resource_for(self, size: SessionSize) -> str:
+        if size is SessionSize.PREMIUM:
+            return self.ray_resource_premium
+        return self.ray_resource_standard
+
+    def ray_gpus_for(self, size: SessionSize) -> float:
+        return self.ray_gpus_premium if size is SessionSize.PREMIUM else self.ray_gpus_standard
+
+    @property
+    def models_url(self) -> str:
+        """Where remote hosts fetch data-dir models: the control plane as they reach it."""
+        base = self.host_models_url or self.public_url
+        if base:
+            return base.rstrip("/")
+        host = self.advertised_host_address
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     def warm_for(self, size: SessionSize) -> int:
         return self.warm_premium if size is SessionSize.PREMIUM else self.warm_standard

@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -25,6 +26,9 @@ from renderhub.errors import Unauthorized
 TOKEN_LIFETIME = timedelta(hours=24)
 ISSUER = "renderhub"
 AUDIENCE = "renderhub-sessions"
+# Render hosts off the control plane's disk fetch data-dir models with a token of this
+# audience; it is never accepted as an access token, nor an access token in its place.
+HOST_MODELS_AUDIENCE = "renderhub-host-models"
 _ALGORITHM = "EdDSA"
 _PADDING_CLAIM = "pad"
 
@@ -32,6 +36,16 @@ _PADDING_CLAIM = "pad"
 @dataclass(frozen=True, slots=True)
 class TokenClaims:
     account_id: str
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class HostModelsClaims:
+    """What a host's model credential grants: these data-dir models, for one session."""
+
+    account_id: str
+    session_id: str
+    models: tuple[str, ...]
     expires_at: float
 
 
@@ -96,6 +110,25 @@ class TokenIssuer:
         claims[_PADDING_CLAIM] = _padding_for(claims)
         return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
 
+    def issue_host_models(
+        self, account_id: str, session_id: str, models: list[str], expires_at: float
+    ) -> str:
+        """A render host's credential for fetching its session's data-dir models
+        (paths relative to the models directory) until `expires_at` (epoch seconds)."""
+        now = int(self._clock.now().timestamp())
+        claims: dict[str, object] = {
+            "iss": ISSUER,
+            "aud": HOST_MODELS_AUDIENCE,
+            "sub": f"{account_id}/{session_id}",
+            "accountId": account_id,
+            "sessionId": session_id,
+            "models": models,
+            "iat": now,
+            "nbf": now - 60,
+            "exp": int(expires_at),
+        }
+        return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
+
 
 def _padding_for(claims: dict[str, object]) -> str:
     """A run of spaces that makes the base64url payload free of '-' and '_'.
@@ -132,13 +165,35 @@ class TokenVerifier:
         self._cache[token] = claims
         return claims
 
+    def verify_host_models(self, token: str) -> HostModelsClaims:
+        """Check a host's model credential (never an access token); not cached."""
+        now = self._clock.now().timestamp()
+        payload = self._checked_payload(token, now, HOST_MODELS_AUDIENCE, "host credential")
+        account_id, session_id = payload.get("accountId"), payload.get("sessionId")
+        models = payload.get("models")
+        if (
+            not isinstance(account_id, str)
+            or not isinstance(session_id, str)
+            or not isinstance(models, list)
+            or not all(isinstance(model, str) for model in models)
+        ):
+            raise Unauthorized("The host credential is invalid.")
+        return HostModelsClaims(account_id, session_id, tuple(models), float(payload["exp"]))
+
     def _decode(self, token: str, now: float) -> TokenClaims:
+        payload = self._checked_payload(token, now, AUDIENCE, "access token")
+        account_id = payload.get("accountId")
+        if not isinstance(account_id, str):
+            raise Unauthorized("The access token is invalid.")
+        return TokenClaims(account_id=account_id, expires_at=float(payload["exp"]))
+
+    def _checked_payload(self, token: str, now: float, audience: str, kind: str) -> dict[str, Any]:
         try:
-            payload = jwt.decode(
+            payload: dict[str, Any] = jwt.decode(
                 token,
                 self._key,
                 algorithms=[_ALGORITHM],
-                audience=AUDIENCE,
+                audience=audience,
                 issuer=ISSUER,
                 # Time claims are checked below against the injected clock, not the wall clock.
                 options={
@@ -149,13 +204,9 @@ class TokenVerifier:
                 },
             )
         except jwt.PyJWTError as exc:
-            raise Unauthorized("The access token is invalid.") from exc
-        expires_at = float(payload["exp"])
-        if expires_at <= now:
-            raise Unauthorized("The access token has expired; request a new one.")
+            raise Unauthorized(f"The {kind} is invalid.") from exc
+        if float(payload["exp"]) <= now:
+            raise Unauthorized(f"The {kind} has expired; request a new one.")
         if float(payload["nbf"]) > now:
-            raise Unauthorized("The access token is not valid yet.")
-        account_id = payload.get("accountId")
-        if not isinstance(account_id, str):
-            raise Unauthorized("The access token is invalid.")
-        return TokenClaims(account_id=account_id, expires_at=expires_at)
+            raise Unauthorized(f"The {kind} is not valid yet.")
+        return payload

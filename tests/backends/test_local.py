@@ -13,7 +13,8 @@ import psutil
 import pytest
 
 from renderhub.backends.base import HostPhase, HostSpec, IdleHostSpec, load_backend
-from renderhub.backends.local import PORT_RANGE, LocalBackend, _bind_port
+from renderhub.backends.local import LocalBackend
+from renderhub.backends.ports import PORT_RANGE, bind_port
 from renderhub.errors import BackendError, ConfigurationError
 from renderhub.samples import install_samples
 from renderhub.sizes import SessionSize
@@ -91,7 +92,7 @@ async def test_a_reused_pid_is_not_mistaken_for_the_host(tmp_path: Path) -> None
 
 
 def test_ports_come_from_the_dynamic_range() -> None:
-    listeners = [_bind_port("127.0.0.1") for _ in range(5)]
+    listeners = [bind_port("127.0.0.1") for _ in range(5)]
     try:
         for listener in listeners:
             assert PORT_RANGE[0] <= listener.getsockname()[1] <= PORT_RANGE[1]
@@ -102,7 +103,7 @@ def test_ports_come_from_the_dynamic_range() -> None:
 
 def test_backends_are_found_by_entry_point(tmp_path: Path) -> None:
     assert isinstance(load_backend(make_settings(tmp_path)), LocalBackend)
-    known = r"Unknown backend 'nowhere'; installed: fake, local\."
+    known = r"Unknown backend 'nowhere'; installed: fake, local, ray\."
     with pytest.raises(ConfigurationError, match=known):
         load_backend(make_settings(tmp_path, backend="nowhere"))
 

@@ -82,6 +82,13 @@ def test_a_bad_public_key_is_refused(models_dir: Path, tmp_path: Path) -> None:
     assert "is not an Ed25519 public key in PEM form" in output
 
 
+def test_a_models_url_that_is_not_http_is_refused(models_dir: Path) -> None:
+    code, output = run_host(models_dir, "--models-url", "ftp://cp.example", "--port", "0")
+
+    assert code == 2
+    assert "'ftp://cp.example' is not an http(s) URL." in output
+
+
 @pytest.mark.parametrize("size", ["Ultra", ""])
 def test_an_unknown_size_is_refused(models_dir: Path, size: str) -> None:
     result = CliRunner().invoke(

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from renderhub import __version__
-from renderhub.api import sessions_2021, sessions_v1, sts
+from renderhub.api import host_models, sessions_2021, sessions_v1, sts
 from renderhub.api.context import ApiContext
 from renderhub.api.errors import (
     handle_http_exception,
@@ -22,7 +22,7 @@ from renderhub.api.errors import (
     handle_store_unavailable,
 )
 from renderhub.api.middleware import CorrelationMiddleware
-from renderhub.backends.base import Backend, load_backend
+from renderhub.backends.base import Backend, load_backend, open_backend
 from renderhub.clock import Clock, SystemClock
 from renderhub.errors import RenderHubError
 from renderhub.sessions.access import AccessService
@@ -63,6 +63,7 @@ def create_app(
             engine, settings.signing_key_path, clock.now().timestamp()
         )
         chosen_backend = backend or load_backend(settings)
+        await open_backend(chosen_backend)
         tasks = TaskOwner()
         service = SessionService(
             SessionStore(engine, reader), chosen_backend, settings, clock, tasks
@@ -94,6 +95,7 @@ def create_app(
             *sts.routes,
             *sessions_v1.routes,
             *sessions_2021.routes,
+            *host_models.routes,
         ],
         middleware=[Middleware(CorrelationMiddleware)],
         exception_handlers={

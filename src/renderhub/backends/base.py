@@ -117,6 +117,15 @@ class PoolingBackend(Backend, Protocol):
         ...
 
 
+async def open_backend(backend: Backend) -> None:
+    """Run the backend's optional `async open()`: its start-up checks and connections.
+
+    It raises ConfigurationError, with one sentence, when the backend cannot work as set up."""
+    opener = getattr(backend, "open", None)
+    if opener is not None:
+        await opener()
+
+
 def backend_factory(name: str) -> Callable[[Settings], Backend]:
     """The installed backend of that name, or a ConfigurationError that lists the installed."""
     found = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}

@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import random
 import secrets
 import signal
 import socket
@@ -21,7 +20,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import psutil
 
 from renderhub.backends.base import (
@@ -33,14 +31,14 @@ from renderhub.backends.base import (
     StartedHost,
 )
 from renderhub.backends.compute import measure_teraflops
+from renderhub.backends.host_http import HostHttp
+from renderhub.backends.ports import bind_port
 from renderhub.errors import BackendError
 from renderhub.settings import Settings
 from renderhub.tokens import public_key_path
 
 log = logging.getLogger(__name__)
 
-PORT_RANGE = (49152, 65534)
-_PORT_TRIES = 64
 _CONTROL_TOKEN_ENV = "RENDERHUB_HOST_CONTROL_TOKEN"
 
 
@@ -50,7 +48,7 @@ class LocalBackend:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._children: dict[int, subprocess.Popen[bytes]] = {}
-        self._http = httpx.AsyncClient(timeout=httpx.Timeout(2.0), trust_env=False)
+        self._hosts = HostHttp()
         self._teraflops: float | None = None
 
     async def start(self, spec: HostSpec) -> StartedHost:
@@ -92,22 +90,13 @@ class LocalBackend:
             "deadline": spec.deadline,
             "polygonLimit": spec.polygon_limit,
         }
-        try:
-            response = await self._http.post(
-                _url(state, "/control/assign"),
-                json=body,
-                headers={"Authorization": f"Bearer {state['controlToken']}"},
-            )
-        except httpx.HTTPError as exc:
-            raise BackendError(f"The pooled render host did not answer: {exc}.") from exc
-        if response.status_code != 202:
-            raise BackendError(f"The pooled render host refused the session: {_reason(response)}")
+        await self._hosts.assign(state["address"], state["port"], state["controlToken"], body)
 
     async def _launch(self, arguments: list[str], log_path: Path) -> StartedHost:
         if self._teraflops is None:
             self._teraflops = await asyncio.to_thread(measure_teraflops)
         address = self._settings.advertised_host_address
-        handshake, inspector = _bind_port(address), _bind_port(address)
+        handshake, inspector = bind_port(address), bind_port(address)
         ports = handshake.getsockname()[1], inspector.getsockname()[1]
         try:
             token = secrets.token_urlsafe(32)
@@ -186,40 +175,15 @@ class LocalBackend:
             return HostHealth(
                 HostPhase.GONE, f"The render host stopped unexpectedly ({exit_status})."
             )
-        try:
-            response = await self._http.get(_url(state, "/health"))
-        except httpx.HTTPError:
-            return HostHealth(HostPhase.LOADING)
-        body = _json_or_empty(response)
-        message = body.get("message")
-        text = message if isinstance(message, str) else None
-        if response.status_code == 200 and body.get("status") == "idle":
-            return HostHealth(HostPhase.IDLE)
-        if response.status_code == 200 and body.get("status") == "ready":
-            polygons = body.get("polygons")
-            return HostHealth(
-                HostPhase.READY, text, polygons if isinstance(polygons, int) else None
-            )
-        if body.get("status") == "error":
-            return HostHealth(
-                HostPhase.FAILED, text or "The render host failed to load the models."
-            )
-        return HostHealth(HostPhase.LOADING)
+        health = await self._hosts.health(state["address"], state["port"])
+        return health or HostHealth(HostPhase.LOADING)
 
     async def set_deadline(self, state: BackendState, deadline: float) -> None:
         await self._post_control(state, "/control/deadline", {"deadline": deadline})
 
     async def _post_control(self, state: BackendState, path: str, body: dict[str, object]) -> None:
-        """An order to the host over its control endpoint; best effort, never raises."""
-        try:
-            response = await self._http.post(
-                _url(state, path),
-                json=body,
-                headers={"Authorization": f"Bearer {state['controlToken']}"},
-            )
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
-            log.warning("host pid %s did not take %s: %s", state.get("pid"), path, exc)
+        token = state["controlToken"]
+        await self._hosts.control(state["address"], state["port"], token, path, body)
 
     async def stop(self, state: BackendState, reason: str | None = None) -> None:
         pid = int(state["pid"])
@@ -266,23 +230,7 @@ class LocalBackend:
         return "process gone"
 
     async def aclose(self) -> None:
-        await self._http.aclose()
-
-
-def _bind_port(address: str) -> socket.socket:
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    for port in random.sample(range(PORT_RANGE[0], PORT_RANGE[1] + 1), _PORT_TRIES):
-        listener = socket.socket(family, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            listener.bind((address, port))
-        except OSError:
-            listener.close()
-            continue
-        listener.listen(128)
-        listener.set_inheritable(True)
-        return listener
-    raise BackendError(f"No free port in {PORT_RANGE[0]}-{PORT_RANGE[1]} on {address}.")
+        await self._hosts.aclose()
 
 
 def _create_time(pid: int) -> float:
@@ -295,26 +243,3 @@ def _create_time(pid: int) -> float:
 def _signal_group(pid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
-
-
-def _url(state: BackendState, path: str) -> str:
-    address = state["address"]
-    host = f"[{address}]" if ":" in address else address
-    return f"http://{host}:{state['port']}{path}"
-
-
-def _reason(response: httpx.Response) -> str:
-    """The host's one-sentence error message, or the bare HTTP status."""
-    error = _json_or_empty(response).get("error")
-    message = error.get("message") if isinstance(error, dict) else None
-    if isinstance(message, str):
-        return message
-    return f"HTTP {response.status_code} {response.reason_phrase}."
-
-
-def _json_or_empty(response: httpx.Response) -> dict[str, object]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}

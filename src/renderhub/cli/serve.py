@@ -88,6 +88,7 @@ def _prepare(settings: Settings) -> NewAccount | None:
     when there is none, and return it (its keys exist only now). The signing key is made (or
     read from the store) when the service starts."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _check_backend(settings)
     _install_samples(settings.models_dir)
 
     async def first_account() -> NewAccount | None:
@@ -103,6 +104,24 @@ def _prepare(settings: Settings) -> NewAccount | None:
     except UNAVAILABLE as exc:
         shown = make_url(settings.database).render_as_string(hide_password=True)
         raise click.ClickException(f"Could not reach the database {shown}: {exc}.") from exc
+
+
+def _check_backend(settings: Settings) -> None:
+    """Refuse to start, in one sentence, with a backend that cannot work as configured
+    (unknown; a Ray cluster that cannot be reached or refuses this control plane)."""
+    from renderhub.backends.base import load_backend, open_backend
+
+    async def check() -> None:
+        backend = load_backend(settings)
+        try:
+            await open_backend(backend)
+        finally:
+            await backend.aclose()
+
+    try:
+        asyncio.run(check())
+    except RenderHubError as exc:
+        raise click.ClickException(exc.message) from exc
 
 
 def _install_samples(models_dir: Path) -> None:

@@ -18,6 +18,7 @@ from renderhub.host.config import (
     DEFAULT_MAX_MODEL_BYTES,
     FetchLimits,
     HostConfig,
+    RemoteModels,
 )
 from renderhub.host.listeners import bind_listener, inherited_listener
 from renderhub.host.stream.ice import (
@@ -30,6 +31,7 @@ from renderhub.model_sources import ModelPolicy
 from renderhub.sizes import SessionSize
 
 CONTROL_TOKEN_ENV = "RENDERHUB_HOST_CONTROL_TOKEN"
+MODEL_TOKEN_ENV = "RENDERHUB_HOST_MODEL_TOKEN"
 
 log = logging.getLogger("renderhub.host")
 
@@ -62,6 +64,13 @@ log = logging.getLogger("renderhub.host")
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Local models may be loaded from under this directory.",
+)
+@click.option(
+    "--models-url",
+    metavar="URL",
+    help="Fetch models named by a data-dir path from this control plane (GET "
+    "URL/hosts/models/PATH, with the credential in $RENDERHUB_HOST_MODEL_TOKEN) instead of "
+    "reading them under --models-dir: for hosts that do not share the control plane's disk.",
 )
 @click.option(
     "--allow-models",
@@ -135,6 +144,7 @@ def host(
     deadline: float,
     models: tuple[str, ...],
     models_dir: Path,
+    models_url: str | None,
     allowed_prefixes: tuple[str, ...],
     polygon_limit: int | None,
     max_model_bytes: int,
@@ -174,6 +184,7 @@ def host(
         account_id=account_id,
         ice_servers=servers,
         ice_addresses=_ice_addresses(ice_addresses),
+        remote_models=_remote_models(models_url),
         pooled=pooled,
         pool_id=pool_id,
     )
@@ -211,6 +222,17 @@ def _polygon_limit(given: int | None, size: SessionSize) -> int | None:
     if given is None:
         return size.polygon_limit
     return given or None
+
+
+def _remote_models(models_url: str | None) -> RemoteModels | None:
+    token = os.environ.pop(MODEL_TOKEN_ENV, None) or None
+    if models_url is None:
+        return None
+    if not models_url.lower().startswith(("http://", "https://")):
+        raise click.BadParameter(
+            f"{models_url!r} is not an http(s) URL.", param_hint="'--models-url'"
+        )
+    return RemoteModels(models_url, token)
 
 
 def _check_public_key(path: Path) -> None:

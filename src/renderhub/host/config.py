@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from renderhub.host.stream.ice import IceServer
 from renderhub.model_sources import ModelPolicy
@@ -19,6 +20,21 @@ class FetchLimits:
 
     max_bytes: int = DEFAULT_MAX_MODEL_BYTES
     timeout_seconds: float = DEFAULT_FETCH_TIMEOUT_SECONDS
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteModels:
+    """Where a host off the control plane's disk fetches models named by a data-dir path:
+    GET <base_url>/hosts/models/<path>, with the host's own model credential."""
+
+    base_url: str
+    token: str | None
+
+    def url_for(self, relative_path: str) -> str:
+        return f"{self.base_url.rstrip('/')}/hosts/models/{quote(relative_path)}"
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,5 +54,6 @@ class HostConfig:
     account_id: str | None = None
     ice_servers: tuple[IceServer, ...] = ()
     ice_addresses: tuple[str, ...] = ()
+    remote_models: RemoteModels | None = None
     pooled: bool = False
     pool_id: str | None = None

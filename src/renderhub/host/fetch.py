@@ -8,20 +8,32 @@ from pathlib import Path
 
 import httpx
 
-from renderhub.host.config import FetchLimits
+from renderhub.host.config import FetchLimits, RemoteModels
 from renderhub.host.errors import ModelLoadError
 from renderhub.model_sources import ModelSource
 
 _CHUNK_BYTES = 1 << 16
 
 
-async def fetch_model(source: ModelSource, limits: FetchLimits, work_dir: Path) -> Path:
-    """Return a local path holding the model's bytes, downloading into `work_dir` if needed."""
+async def fetch_model(
+    source: ModelSource,
+    limits: FetchLimits,
+    work_dir: Path,
+    remote: RemoteModels | None = None,
+    models_dir: Path | None = None,
+) -> Path:
+    """Return a local path holding the model's bytes, downloading into `work_dir` if needed.
+
+    With `remote`, a model under `models_dir` is fetched from the control plane instead."""
+    url, headers = source.url, {}
     if source.path is not None:
-        return check_local_file(source.url, source.path, limits.max_bytes)
+        relative = _under(source.path, models_dir) if remote is not None else None
+        if remote is None or relative is None:
+            return check_local_file(source.url, source.path, limits.max_bytes)
+        url, headers = remote.url_for(relative), remote.headers()
     target = work_dir / f"model-{secrets.token_hex(6)}{source.suffix}"
     try:
-        await download(source.url, target, limits)
+        await download(url, target, limits, headers=headers, name=source.url)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
@@ -46,40 +58,57 @@ def check_local_file(url: str, path: Path, max_bytes: int) -> Path:
     return path
 
 
-async def download(url: str, target: Path, limits: FetchLimits) -> int:
+def _under(path: Path, models_dir: Path | None) -> str | None:
+    """`path` relative to `models_dir` (POSIX form), or None if it is not inside."""
+    if models_dir is None or not path.is_relative_to(models_dir.resolve()):
+        return None
+    return path.relative_to(models_dir.resolve()).as_posix()
+
+
+async def download(
+    url: str,
+    target: Path,
+    limits: FetchLimits,
+    *,
+    headers: dict[str, str] | None = None,
+    name: str | None = None,
+) -> int:
     """Stream `url` into `target` within the limits; returns the number of bytes written.
 
-    Redirects are not followed: the target of a redirect was never checked against the
-    operator's allowed prefixes.
+    Errors name the model as `name` (default: the URL). Redirects are not followed: the
+    target of a redirect was never checked against the operator's allowed prefixes.
     """
+    name = name or url
     try:
         async with asyncio.timeout(limits.timeout_seconds):
-            return await _stream_to_file(url, target, limits)
+            return await _stream_to_file(url, target, limits, headers or {}, name)
     except TimeoutError:
         raise ModelLoadError(
-            f"Could not download model {url!r}: it took longer than the limit of "
+            f"Could not download model {name!r}: it took longer than the limit of "
             f"{limits.timeout_seconds:g} seconds."
         ) from None
     except httpx.HTTPError as exc:
         cause = (str(exc) or type(exc).__name__).rstrip(".")
         if isinstance(exc, httpx.ConnectError):
             cause = f"could not connect to its server ({cause})"
-        raise ModelLoadError(f"Could not download model {url!r}: {cause}.") from exc
+        raise ModelLoadError(f"Could not download model {name!r}: {cause}.") from exc
 
 
-async def _stream_to_file(url: str, target: Path, limits: FetchLimits) -> int:
+async def _stream_to_file(
+    url: str, target: Path, limits: FetchLimits, headers: dict[str, str], name: str
+) -> int:
     max_bytes = limits.max_bytes
     async with (
         httpx.AsyncClient(follow_redirects=False, timeout=limits.timeout_seconds) as client,
-        client.stream("GET", url) as response,
+        client.stream("GET", url, headers=headers) as response,
     ):
-        _check_response(url, response, max_bytes)
+        _check_response(name, response, max_bytes)
         received = 0
         with target.open("wb") as out:
             async for chunk in response.aiter_bytes(_CHUNK_BYTES):
                 received += len(chunk)
                 if received > max_bytes:
-                    raise _too_large(url, max_bytes)
+                    raise _too_large(name, max_bytes)
                 out.write(chunk)
         return received
 

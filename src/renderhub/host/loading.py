@@ -50,7 +50,9 @@ async def _load_one(url: str, config: HostConfig, work_dir: Path, state: HostSta
         source = config.policy.check(url)
     except BadRequest as exc:
         raise ModelLoadError(exc.message) from exc
-    path = await fetch_model(source, config.limits, work_dir)
+    path = await fetch_model(
+        source, config.limits, work_dir, config.remote_models, config.policy.models_dir
+    )
     model = await in_daemon_thread(load_model_file, url, path)
     state.model_loaded()
     log.info("loaded %r: %s polygons, %s bytes", url, f"{model.polygons:,}", f"{model.bytes:,}")

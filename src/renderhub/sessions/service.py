@@ -16,6 +16,7 @@ from typing import Any
 from renderhub.backends.base import Backend, HostPhase, HostSpec
 from renderhub.clock import Clock
 from renderhub.errors import BackendError, NotFound
+from renderhub.sessions.host_specs import host_spec
 from renderhub.sessions.requests import CreateSession
 from renderhub.sessions.tasks import TaskOwner
 from renderhub.settings import Settings
@@ -207,14 +208,8 @@ class SessionService:
             raise
 
     def _host_spec(self, record: SessionRecord) -> HostSpec:
-        return HostSpec(
-            account_id=record.account_id,
-            session_id=record.id,
-            size=record.size,
-            models=record.models,
-            deadline=record.start_deadline + record.lease_seconds + self._grace,
-            polygon_limit=self.settings.polygon_limit_for(record.size),
-        )
+        deadline = record.start_deadline + record.lease_seconds + self._grace
+        return host_spec(record, self.settings, self.clock, deadline)
 
     async def _launch(self, record: SessionRecord) -> dict[str, object] | None:
         try:
