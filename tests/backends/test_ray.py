@@ -72,6 +72,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
             _wait_for_both_nodes(started)
             yield started
         finally:
+            # Disconnect this process before the cluster goes: a Ray driver whose cluster is
+            # gone ends its whole process about a minute later (the rest of the test run).
+            import ray
+
+            ray.shutdown()
             os.environ.clear()
             os.environ.update(saved)
 
