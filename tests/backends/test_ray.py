@@ -362,6 +362,45 @@ async def test_a_session_no_node_has_room_for_ends_in_error(
     assert name not in {a["name"] for a in ray.util.list_named_actors(all_namespaces=True)}
 
 
+def test_a_warm_ray_host_takes_a_session_and_loads_its_data_dir_model(
+    cluster: RayCluster, tmp_path: Path
+) -> None:
+    import ray
+
+    data_dir = tmp_path / "data"
+    warm = ServerProcess(data_dir, free_port("127.0.0.1"), env={"RENDERHUB_WARM_STANDARD": "1"})
+    warm.start(within=90)
+    try:
+        [pool_actor] = wait_until(lambda: _idle_pool_actors(data_dir), 60, "a warm Ray host")
+        signed_in = sign_in(warm)
+        response = signed_in.client.put(_url(signed_in, "warm"), json=BODY)
+        assert response.status_code == 201, response.text
+        body = _ready(signed_in, "warm")
+        assert _backend_state(warm, "warm")["actor"] == pool_actor  # the warm host took it
+        # The model lives only in this control plane's data dir: the warm host fetched it
+        # with the credential it was given at its assignment.
+        health = httpx.get(f"http://{body['hostname']}:{body['handshakePort']}/health").json()
+        assert health["status"] == "ready" and health["polygons"] == 12, health
+        wait_until(lambda: _idle_pool_actors(data_dir), 60, "the pool refilled")
+        assert (
+            signed_in.client.post(
+                f"/accounts/{signed_in.account_id}/sessions/warm/:stop?{API}"
+            ).status_code
+            == 204
+        )
+    finally:
+        warm.terminate()
+        for actor in ray.util.list_named_actors(all_namespaces=True):
+            if actor["name"].startswith("renderhub-pool-"):
+                ray.kill(ray.get_actor(actor["name"], namespace=actor["namespace"]))
+
+
+def _idle_pool_actors(data_dir: Path) -> list[str]:
+    with sqlite3.connect(data_dir / "renderhub.db") as db:
+        rows = db.execute("SELECT backend_state FROM pool_hosts WHERE status = 'idle'").fetchall()
+    return [json.loads(state)["actor"] for (state,) in rows if state]
+
+
 def test_a_control_plane_killed_and_restarted_readopts_the_ray_hosts(
     sessions: dict[str, dict[str, Any]], server: ServerProcess, signed_in: SignedIn
 ) -> None:

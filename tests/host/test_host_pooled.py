@@ -192,6 +192,8 @@ BAD_BODIES: list[tuple[object, str]] = [
     (assignment(deadline=-1), "'deadline' must be a positive number of seconds"),
     (assignment(polygonLimit=-5), "'polygonLimit' must be a whole number of polygons"),
     (assignment(polygonLimit=1.5), "'polygonLimit' must be a whole number of polygons"),
+    (assignment(modelToken=""), "'modelToken' must be a string of 1 to 8192 characters."),
+    (assignment(modelToken=["t"]), "'modelToken' must be a string of 1 to 8192 characters."),
 ]
 
 

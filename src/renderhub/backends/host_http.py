@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import httpx
 
-from renderhub.backends.base import HostHealth, HostPhase
+from renderhub.backends.base import HostHealth, HostPhase, HostSpec
 from renderhub.errors import BackendError
 
 log = logging.getLogger(__name__)
@@ -96,3 +96,18 @@ def _json_or_empty(response: httpx.Response) -> dict[str, object]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def assignment_body(spec: HostSpec) -> dict[str, object]:
+    """The body of POST /control/assign that gives a warm host the session of `spec`."""
+    body: dict[str, object] = {
+        "sessionId": spec.session_id,
+        "accountId": spec.account_id,
+        "size": spec.size.value,
+        "models": list(spec.models),
+        "deadline": spec.deadline,
+        "polygonLimit": spec.polygon_limit,
+    }
+    if spec.model_token:
+        body["modelToken"] = spec.model_token
+    return body

@@ -31,7 +31,7 @@ from renderhub.backends.base import (
     StartedHost,
 )
 from renderhub.backends.compute import measure_teraflops
-from renderhub.backends.host_http import HostHttp
+from renderhub.backends.host_http import HostHttp, assignment_body
 from renderhub.backends.ports import bind_port
 from renderhub.errors import BackendError
 from renderhub.settings import Settings
@@ -82,14 +82,7 @@ class LocalBackend:
         exit_status = self._exit_status(state)
         if exit_status is not None:
             raise BackendError(f"The pooled render host is gone ({exit_status}).")
-        body = {
-            "sessionId": spec.session_id,
-            "accountId": spec.account_id,
-            "size": spec.size.value,
-            "models": list(spec.models),
-            "deadline": spec.deadline,
-            "polygonLimit": spec.polygon_limit,
-        }
+        body = assignment_body(spec)
         await self._hosts.assign(state["address"], state["port"], state["controlToken"], body)
 
     async def _launch(self, arguments: list[str], log_path: Path) -> StartedHost:

@@ -26,8 +26,15 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from renderhub.backends.base import BackendState, HostHealth, HostPhase, HostSpec, StartedHost
-from renderhub.backends.host_http import HostHttp
+from renderhub.backends.base import (
+    BackendState,
+    HostHealth,
+    HostPhase,
+    HostSpec,
+    IdleHostSpec,
+    StartedHost,
+)
+from renderhub.backends.host_http import HostHttp, assignment_body
 from renderhub.backends.ray_actor import CONTROL_TOKEN_ENV, HostActor, HostLaunch
 from renderhub.errors import BackendError, ConfigurationError
 from renderhub.settings import Settings
@@ -44,6 +51,11 @@ _KILL_GRACE_SECONDS = 5.0
 T = TypeVar("T")
 # How Ray words an actor's death when its node went away.
 _NODE_DIED = re.compile(r"node (has )?died|node .* (is|was|has been) (marked )?dead", re.I)
+
+
+def pool_actor_name(pool_id: str) -> str:
+    """The actor of a warm-pool host (named, so a restarted control plane finds it)."""
+    return f"renderhub-pool-{pool_id}"
 
 
 def actor_name(account_id: str, session_id: str) -> str:
@@ -139,6 +151,35 @@ class RayBackend:
             inspector_port=report["inspectorPort"],
         )
 
+    async def start_idle(self, spec: IdleHostSpec) -> StartedHost:
+        """A warm-pool host in an actor of its own, named from its pool id; it polls IDLE
+        once warm, and `assign` gives it its session."""
+        await self._join()
+        name = pool_actor_name(spec.pool_id)
+        launch = self._launch_idle(spec)
+        options = self._actor_options(spec.size, name)
+        handle = await self._blocking(lambda: _actor_class().options(**options).remote(launch))
+        report = await self._placed(handle, spec.size)
+        self._handles[name] = handle
+        state: BackendState = {
+            "actor": name,
+            "namespace": self._settings.ray_namespace,
+            "poolId": spec.pool_id,
+            **report,
+        }
+        log.info("warm host %s runs on Ray node %s", spec.pool_id, report["address"])
+        return StartedHost(
+            state=state,
+            hostname=report["hostname"],
+            handshake_port=report["port"],
+            inspector_port=report["inspectorPort"],
+        )
+
+    async def assign(self, state: BackendState, spec: HostSpec) -> None:
+        """Give a warm host its session (with the session's model credential)."""
+        body = assignment_body(spec)
+        await self._hosts.assign(state["address"], state["port"], state["controlToken"], body)
+
     async def _placed(self, handle: Any, size: SessionSize) -> dict[str, Any]:
         """The actor's report once Ray has placed it and the host is launched; the actor is
         killed (nothing left pending) when no node had room in time, or it failed."""
@@ -189,27 +230,43 @@ class RayBackend:
         return options
 
     def _launch(self, spec: HostSpec) -> HostLaunch:
-        settings = self._settings
         arguments = [
             "--session-id", spec.session_id,
-            "--size", spec.size.value,
-            "--deadline", f"{spec.deadline:.3f}",
-            "--polygon-limit", str(spec.polygon_limit or 0),
-            "--max-model-bytes", str(settings.max_model_bytes),
-            "--fetch-timeout", str(settings.model_fetch_timeout_seconds),
             "--account-id", spec.account_id,
-            "--models-url", settings.models_url,
+            *self._common_arguments(spec.size, spec.deadline, spec.polygon_limit),
         ]  # fmt: skip
-        for server in settings.ice_servers:
-            arguments += ["--ice-server", server]
-        for prefix in settings.allow_models:
-            arguments += ["--allow-models", prefix]
         for model in spec.models:
             arguments += ["--model", model]
         environment = {CONTROL_TOKEN_ENV: secrets.token_urlsafe(32)}
         if spec.model_token:
             environment[MODEL_TOKEN_ENV] = spec.model_token
         return HostLaunch(arguments, environment, spec.public_key_pem)
+
+    def _launch_idle(self, spec: IdleHostSpec) -> HostLaunch:
+        arguments = [
+            "--pooled", "--pool-id", spec.pool_id,
+            *self._common_arguments(spec.size, spec.deadline, spec.polygon_limit),
+        ]  # fmt: skip
+        environment = {CONTROL_TOKEN_ENV: secrets.token_urlsafe(32)}
+        return HostLaunch(arguments, environment, spec.public_key_pem)
+
+    def _common_arguments(
+        self, size: SessionSize, deadline: float, polygon_limit: int | None
+    ) -> list[str]:
+        settings = self._settings
+        arguments = [
+            "--size", size.value,
+            "--deadline", f"{deadline:.3f}",
+            "--polygon-limit", str(polygon_limit or 0),
+            "--max-model-bytes", str(settings.max_model_bytes),
+            "--fetch-timeout", str(settings.model_fetch_timeout_seconds),
+            "--models-url", settings.models_url,
+        ]  # fmt: skip
+        for server in settings.ice_servers:
+            arguments += ["--ice-server", server]
+        for prefix in settings.allow_models:
+            arguments += ["--allow-models", prefix]
+        return arguments
 
     async def poll(self, state: BackendState) -> HostHealth:
         health = await self._hosts.health(state["address"], state["port"])

@@ -2,7 +2,9 @@
 
 The body is what the control plane knows of the session:
 {"sessionId", "accountId", "size"?, "models": [URL...], "deadline": epoch seconds,
- "polygonLimit": int | null (null or 0: no limit)}. Each mistake is refused with one sentence.
+ "polygonLimit": int | null (null or 0: no limit), "modelToken"?: the session's credential for
+ models fetched from the control plane (hosts started with --models-url)}. Each mistake is
+refused with one sentence.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from renderhub.model_sources import MAX_MODELS_PER_SESSION, MAX_URL_LENGTH
 from renderhub.sizes import SessionSize
 
 MAX_ID_CHARS = 256
-_FIELDS = {"sessionId", "accountId", "size", "models", "deadline", "polygonLimit"}
-_REQUIRED = _FIELDS - {"size"}
+_FIELDS = {"sessionId", "accountId", "size", "models", "deadline", "polygonLimit", "modelToken"}
+_REQUIRED = _FIELDS - {"size", "modelToken"}
+MAX_TOKEN_CHARS = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,7 @@ class Assignment:
     models: tuple[str, ...]
     deadline: float
     polygon_limit: int | None  # None: no limit
+    model_token: str | None = None
 
 
 def parse_assignment(raw: bytes) -> Assignment:
@@ -51,6 +55,7 @@ def parse_assignment(raw: bytes) -> Assignment:
         models=_models(body["models"]),
         deadline=_deadline(body["deadline"]),
         polygon_limit=_polygon_limit(body["polygonLimit"]),
+        model_token=_model_token(body.get("modelToken")),
     )
 
 
@@ -85,3 +90,11 @@ def _polygon_limit(value: object) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise BadRequest("'polygonLimit' must be a whole number of polygons, 0 or null for none.")
     return value or None
+
+
+def _model_token(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or len(value) > MAX_TOKEN_CHARS:
+        raise BadRequest(f"'modelToken' must be a string of 1 to {MAX_TOKEN_CHARS} characters.")
+    return value

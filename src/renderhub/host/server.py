@@ -170,6 +170,9 @@ class SessionLoad:
         cannot take it (assigned already, failed, stopping, another size)."""
         state, config = self._state, self._config
         _check_assignable(state, config, assignment)
+        remote = config.remote_models
+        if remote is not None and assignment.model_token is not None:
+            remote = dataclasses.replace(remote, token=assignment.model_token)
         self._config = dataclasses.replace(
             config,
             session_id=assignment.session_id,
@@ -177,6 +180,7 @@ class SessionLoad:
             models=assignment.models,
             deadline=assignment.deadline,
             polygon_limit=assignment.polygon_limit,
+            remote_models=remote,
         )
         budget = PolygonBudget(config.size, assignment.polygon_limit)
         state.assign(assignment.session_id, budget, len(assignment.models))

@@ -37,6 +37,11 @@ def host_spec(record: SessionRecord, settings: Settings, clock: Clock, deadline:
     )
 
 
+def public_key_pem(settings: Settings) -> str:
+    """The control plane's token-verifying public key, for hosts off its disk."""
+    return _public_pem(_signing_key(settings.signing_key_path))
+
+
 def data_dir_models(urls: list[str], policy: ModelPolicy) -> list[str]:
     """The models among `urls` that live under the models directory, as relative POSIX
     paths: what a host's model credential lets it fetch from the control plane."""

@@ -17,6 +17,7 @@ import uuid
 
 from renderhub.backends.base import HostPhase, IdleHostSpec, PoolingBackend
 from renderhub.errors import BackendError, ConfigurationError
+from renderhub.sessions.host_specs import public_key_pem
 from renderhub.sessions.service import SessionService
 from renderhub.sizes import SessionSize
 from renderhub.store.pool import PoolHostRecord, PoolStatus, PoolStore
@@ -131,6 +132,7 @@ class WarmPool:
             size=record.size,
             deadline=self._service.now() + IDLE_DEADLINE_SECONDS,
             polygon_limit=self._settings.polygon_limit_for(record.size),
+            public_key_pem=public_key_pem(self._settings),
         )
         started = await self._backend.start_idle(spec)
         attached = await self._store.attach(
