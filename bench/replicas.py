@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.postgr
 
 from tests.e2e.server import free_port
 from tests.postgres import create_database, postgres_server
+from tests.replicas.support import access_token, new_account
 
-from renderhub.store.accounts import AccountStore
 from renderhub.store.database import open_engine
 from renderhub.store.schema import replicas, sessions
 from renderhub.testing import Behaviour, journal_script
@@ -85,17 +85,8 @@ class Replica:
 
 
 async def _token(database: str, url: str) -> tuple[str, str]:
-    engine = open_engine(database)
-    try:
-        account = await AccountStore(engine).create(time.time(), "bench")
-    finally:
-        await engine.dispose()
-    async with httpx.AsyncClient(trust_env=False) as client:
-        response = await client.get(
-            f"{url}/accounts/{account.id}/token",
-            headers={"Authorization": f"Bearer {account.id}:{account.primary_key}"},
-        )
-    return account.id, response.json()["AccessToken"]
+    account_id, key = await new_account(database, "bench")
+    return account_id, await access_token(url, account_id, key)
 
 
 async def admission(database: str, root: Path) -> dict[str, Any]:

@@ -74,34 +74,35 @@ class UnprocessableEntity(RenderHubError):
     code = "UnprocessableEntity"
 
 
-class TooManyRequests(RenderHubError):
-    status_code = 429
-    code = "TooManyRequests"
+class RetryLater(RenderHubError):
+    """An error the client may retry after `retry_after` seconds (the Retry-After header;
+    none when no retry is expected to help)."""
 
-    def __init__(self, message: str, *, retry_after: int = 15) -> None:
+    default_retry_after: int | None = 15
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
-        self.retry_after = retry_after
+        self.retry_after = self.default_retry_after if retry_after is None else retry_after
 
     def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+
+
+class TooManyRequests(RetryLater):
+    status_code = 429
+    code = "TooManyRequests"
 
 
 class CapacityExhausted(TooManyRequests):
     """Every host slot of the requested size is taken."""
 
 
-class ServiceUnavailable(RenderHubError):
-    """The service cannot answer now (its database is unreachable); try again shortly."""
+class ServiceUnavailable(RetryLater):
+    """The service (its database) or a host (loading, failed, ending) cannot answer now."""
 
     status_code = 503
     code = "ServiceUnavailable"
-
-    def __init__(self, message: str, *, retry_after: int = 5) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
+    default_retry_after = None
 
 
 class InternalServerError(RenderHubError):

@@ -11,11 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from renderhub.store.accounts import AccountStore
-from renderhub.store.database import open_engine
 from tests.conftest import API
 from tests.e2e.server import ServerProcess, free_port, renderhub
 from tests.postgres import ThrowawayPostgres, create_database, throwaway_server
+from tests.replicas.support import access_token, new_account
 
 pytestmark = pytest.mark.e2e
 
@@ -47,11 +46,8 @@ def test_requests_get_503_while_the_database_is_down_and_work_after(
     server = ServerProcess(tmp_path / "replica", free_port(), env=environment)
     server.start()
     try:
-        account = asyncio.run(_account(database))
-        token = httpx.get(
-            f"{server.url}/accounts/{account[0]}/token",
-            headers={"Authorization": f"Bearer {account[0]}:{account[1]}"},
-        ).json()["AccessToken"]
+        account = asyncio.run(new_account(database, "outage"))
+        token = asyncio.run(access_token(server.url, *account))
         client = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
         sessions = f"/accounts/{account[0]}/sessions"
         body = {"maxLeaseTimeMinutes": 10, "size": "Standard"}
@@ -89,12 +85,3 @@ def test_an_unreachable_database_at_start_is_one_sentence(tmp_path: Path) -> Non
     assert result.returncode != 0
     assert "Could not reach the database" in result.stderr and "pw" not in result.stderr
     assert "Traceback" not in result.stderr
-
-
-async def _account(database: str) -> tuple[str, str]:
-    engine = open_engine(database)
-    try:
-        account = await AccountStore(engine).create(time.time(), "outage")
-    finally:
-        await engine.dispose()
-    return account.id, account.primary_key

@@ -15,25 +15,16 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from renderhub.store.accounts import AccountStore
 from renderhub.store.database import open_engine
 from renderhub.store.schema import sessions
 from renderhub.testing import read_journal
 from tests.conftest import API
 from tests.e2e.server import ServerProcess, free_port, renderhub
+from tests.replicas.support import access_token, new_account
 
 pytestmark = pytest.mark.e2e
 
 CHURN_SECONDS = 15.0
-
-
-async def _account(database: str) -> tuple[str, str]:
-    engine = open_engine(database)
-    try:
-        account = await AccountStore(engine).create(time.time(), "churn")
-    finally:
-        await engine.dispose()
-    return account.id, account.primary_key
 
 
 async def _rows(database: str) -> dict[str, tuple[str, float | None]]:
@@ -46,16 +37,6 @@ async def _rows(database: str) -> dict[str, tuple[str, float | None]]:
             return {row.id: (row.status, row.host_stopped_at) for row in rows}
     finally:
         await engine.dispose()
-
-
-async def _token(server: ServerProcess, account_id: str, key: str) -> str:
-    async with httpx.AsyncClient(trust_env=False) as client:
-        response = await client.get(
-            f"{server.url}/accounts/{account_id}/token",
-            headers={"Authorization": f"Bearer {account_id}:{key}"},
-        )
-    token: str = response.json()["AccessToken"]
-    return token
 
 
 class Churn:
@@ -123,8 +104,8 @@ async def test_replicas_killed_during_churn_lose_nothing(tmp_path: Path, postgre
     try:
         for server in servers:
             await asyncio.to_thread(server.start)
-        account_id, key = await _account(postgres_url)
-        token = await _token(servers[0], account_id, key)
+        account_id, key = await new_account(postgres_url, "churn")
+        token = await access_token(servers[0].url, account_id, key)
         churn = Churn(servers, account_id, token)
         stop_at = time.monotonic() + CHURN_SECONDS
         killer = asyncio.create_task(_kill_and_restart(servers, stop_at))

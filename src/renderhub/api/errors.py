@@ -58,7 +58,9 @@ async def handle_store_unavailable(_request: Request, exc: Exception) -> Respons
     clients retry; nothing was changed. The scheduler retries on its own."""
     log.error("the store is unavailable: %s", exc)
     return error_response(
-        ServiceUnavailable("The service's database is unreachable; try again in a few seconds.")
+        ServiceUnavailable(
+            "The service's database is unreachable; try again in a few seconds.", retry_after=5
+        )
     )
 
 

@@ -58,6 +58,16 @@ class StartedHost:
     inspector_port: int
     teraflops: float | None = None
 
+    def columns(self) -> dict[str, Any]:
+        """What the store records about the host (on a session's or a pool host's row)."""
+        return {
+            "backend_state": self.state,
+            "hostname": self.hostname,
+            "handshake_port": self.handshake_port,
+            "inspector_port": self.inspector_port,
+            "teraflops": self.teraflops,
+        }
+
 
 class HostPhase(StrEnum):
     IDLE = "idle"  # a warm-pool host waiting to be assigned a session

@@ -135,39 +135,31 @@ class RayBackend:
     # -- the contract --------------------------------------------------------------------------
 
     async def start(self, spec: HostSpec) -> StartedHost:
-        await self._join()
         name = actor_name(spec.account_id, spec.session_id)
-        launch = self._launch(spec)
-        options = self._actor_options(spec.size, name)
-        handle = await self._blocking(lambda: _actor_class().options(**options).remote(launch))
-        report = await self._placed(handle, spec.size)
-        self._handles[name] = handle
-        state: BackendState = {"actor": name, "namespace": self._settings.ray_namespace, **report}
-        log.info("host of session %s runs on Ray node %s", spec.session_id, report["address"])
-        return StartedHost(
-            state=state,
-            hostname=report["hostname"],
-            handshake_port=report["port"],
-            inspector_port=report["inspectorPort"],
-        )
+        started = await self._start_actor(name, self._launch(spec), spec.size, {})
+        log.info("host of session %s runs on Ray node %s", spec.session_id, started.hostname)
+        return started
 
     async def start_idle(self, spec: IdleHostSpec) -> StartedHost:
         """A warm-pool host in an actor of its own, named from its pool id; it polls IDLE
         once warm, and `assign` gives it its session."""
-        await self._join()
         name = pool_actor_name(spec.pool_id)
-        launch = self._launch_idle(spec)
-        options = self._actor_options(spec.size, name)
+        extra = {"poolId": spec.pool_id}
+        started = await self._start_actor(name, self._launch_idle(spec), spec.size, extra)
+        log.info("warm host %s runs on Ray node %s", spec.pool_id, started.hostname)
+        return started
+
+    async def _start_actor(
+        self, name: str, launch: HostLaunch, size: SessionSize, extra: dict[str, Any]
+    ) -> StartedHost:
+        """Create (or adopt, by name) the actor of one host and wait until it is placed."""
+        await self._join()
+        options = self._actor_options(size, name)
         handle = await self._blocking(lambda: _actor_class().options(**options).remote(launch))
-        report = await self._placed(handle, spec.size)
+        report = await self._placed(handle, size)
         self._handles[name] = handle
-        state: BackendState = {
-            "actor": name,
-            "namespace": self._settings.ray_namespace,
-            "poolId": spec.pool_id,
-            **report,
-        }
-        log.info("warm host %s runs on Ray node %s", spec.pool_id, report["address"])
+        namespace = self._settings.ray_namespace
+        state: BackendState = {"actor": name, "namespace": namespace, **extra, **report}
         return StartedHost(
             state=state,
             hostname=report["hostname"],

@@ -135,14 +135,7 @@ class WarmPool:
             public_key_pem=public_key_pem(self._settings),
         )
         started = await self._backend.start_idle(spec)
-        attached = await self._store.attach(
-            record.id,
-            backend_state=started.state,
-            hostname=started.hostname,
-            handshake_port=started.handshake_port,
-            inspector_port=started.inspector_port,
-            teraflops=started.teraflops,
-        )
+        attached = await self._store.attach(record.id, **started.columns())
         if not attached:  # the row was discarded meanwhile (sessions only take started hosts)
             await self._backend.stop(started.state, "The warm pool no longer needs this host.")
             return None

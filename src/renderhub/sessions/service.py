@@ -217,15 +217,7 @@ class SessionService:
         except BackendError as exc:
             await self._fail(record, "HostStartFailed", exc.message)
             return None
-        attached = await self.store.attach_host(
-            record.account_id,
-            record.id,
-            backend_state=started.state,
-            hostname=started.hostname,
-            handshake_port=started.handshake_port,
-            inspector_port=started.inspector_port,
-            teraflops=started.teraflops,
-        )
+        attached = await self.store.attach_host(record.account_id, record.id, **started.columns())
         if not attached:  # stopped (or failed) while the host was launched
             await self.backend.stop(started.state, "The session ended before it was ready.")
             return None

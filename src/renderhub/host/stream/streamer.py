@@ -15,13 +15,12 @@ from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError
 from aiortc.sdp import SessionDescription
 
-from renderhub.errors import BadRequest, Conflict
+from renderhub.errors import BadRequest, Conflict, ServiceUnavailable
 from renderhub.host.camera import OrbitCamera
 from renderhub.host.frames import DEFAULT_HEIGHT, DEFAULT_WIDTH, FrameSource
 from renderhub.host.state import HostState, Phase
 from renderhub.host.stream.controls import DEFAULT_FPS, Controls
 from renderhub.host.stream.encoding import configure_aiortc
-from renderhub.host.stream.errors import ServiceUnavailable
 from renderhub.host.stream.ice import IceServer, gather_only_on
 from renderhub.host.stream.rendering import Renderer
 from renderhub.host.stream.session import SILENT_CLIENT_SECONDS, ClientSession
