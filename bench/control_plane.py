@@ -44,7 +44,7 @@ from typing import Any
 import httpx
 import psutil
 
-from figures import log, percentile, summary
+from figures import emit, log, percentile, summary
 
 API_VERSION = "api-version=2021-01-01"
 SESSION_BODY = {"maxLeaseTimeMinutes": 10, "size": "Standard", "models": ["samples/cube.glb"]}
@@ -895,12 +895,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             shutil.rmtree(root, ignore_errors=True)
     report["verdict"] = verdict(report)
-    report["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    report["elapsed_s"] = round((datetime.now(UTC) - started).total_seconds(), 1)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.output:
-        args.output.write_text(text + "\n")
+    emit(report, started, args.output)
     return 0
 
 

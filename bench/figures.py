@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 
 def log(message: str) -> None:
@@ -34,3 +39,13 @@ def summary(values: Sequence[float], digits: int = 2) -> dict[str, float | int] 
         "max": round(max(values), digits),
         "mean": round(statistics.fmean(values), digits),
     }
+
+
+def emit(report: dict[str, Any], started: datetime, output: Path | None) -> None:
+    """Finish a report (load at the end, elapsed time) and print it as JSON (and save it)."""
+    report["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    report["elapsed_s"] = round((datetime.now(UTC) - started).total_seconds(), 1)
+    text = json.dumps(report, indent=2)
+    print(text)
+    if output:
+        output.write_text(text + "\n")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import math
 import os
 import platform
@@ -33,7 +32,7 @@ from typing import Any
 import numpy as np
 import psutil
 
-from figures import log, summary
+from figures import emit, log, summary
 from renderhub.host.frames import View
 from renderhub.host.meshes import build_scene
 from renderhub.host.render import RendererProcess, SceneData, scene_data
@@ -272,12 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log("interrupted; renderer processes were closed")
         return 130
     report["verdict"] = verdict(report["scenes"], args)
-    report["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    report["elapsed_s"] = round((datetime.now(UTC) - started).total_seconds(), 1)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.output:
-        args.output.write_text(text + "\n")
+    emit(report, started, args.output)
     return 0
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import re
@@ -38,9 +37,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 
-from figures import log, summary
+from figures import emit, log, summary
 from renderhub.backends.base import BackendState, HostPhase, HostSpec, IdleHostSpec
 from renderhub.backends.local import LocalBackend
 from renderhub.samples import install_samples
@@ -138,7 +138,8 @@ async def one_host(
         assigned = time.perf_counter()
         await wait_phase(backend, state, HostPhase.READY, args.poll_interval, READY_TIMEOUT_S)
         ready = time.perf_counter()
-        health = (await backend._http.get(_health_url(state))).json()
+        async with httpx.AsyncClient(trust_env=False) as client:
+            health = (await client.get(_health_url(state))).json()
         result["assign_to_ready_ms"] = (ready - assign_began) * 1000.0
         result["assign_request_ms"] = (assigned - assign_began) * 1000.0
         result["host_load_ms"] = float(health["loadSeconds"]) * 1000.0
@@ -272,12 +273,7 @@ def main() -> int:
             log(f"kept {root}")
         else:
             shutil.rmtree(root, ignore_errors=True)
-    report["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    report["elapsed_s"] = round((datetime.now(UTC) - started).total_seconds(), 1)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.output:
-        args.output.write_text(text + "\n")
+    emit(report, started, args.output)
     return 0
 
 
