@@ -27,9 +27,10 @@ from renderhub.timespan import format_timespan
 
 log = logging.getLogger(__name__)
 
-_FAST_POLL_SECONDS = 0.03
+# How often a starting host is polled, by the time since it was started (or assigned): a
+# warm host is Ready some 10-20 ms after its assignment, a cold one after a second or two.
+_POLL_SCHEDULE = ((0.3, 0.005), (3.0, 0.03))
 _SLOW_POLL_SECONDS = 0.25
-_FAST_POLL_WINDOW = 3.0
 
 
 class CreateOutcome(Enum):
@@ -231,6 +232,7 @@ class SessionService:
             if health.phase is HostPhase.IDLE:  # a warm host, waiting for its session
                 if not await self._assign(record, state):
                     return
+                began = loop.time()
                 continue
             if health.phase is HostPhase.READY:
                 await self._become_ready(record, state, health.message, health.polygons)
@@ -245,8 +247,7 @@ class SessionService:
                     record, "StartTimeout", f"The render host was not ready within {timeout:g} s."
                 )
                 return
-            fast = loop.time() - began < _FAST_POLL_WINDOW
-            await asyncio.sleep(_FAST_POLL_SECONDS if fast else _SLOW_POLL_SECONDS)
+            await asyncio.sleep(_poll_interval(loop.time() - began))
 
     async def _assign(self, record: SessionRecord, state: dict[str, object]) -> bool:
         """Give a warm host this session; False (and the session fails) if it cannot."""
@@ -366,6 +367,13 @@ class SessionService:
     @property
     def _grace(self) -> float:
         return self.settings.host_grace_seconds
+
+
+def _poll_interval(elapsed: float) -> float:
+    for within, interval in _POLL_SCHEDULE:
+        if elapsed < within:
+            return interval
+    return _SLOW_POLL_SECONDS
 
 
 def _same_settings(existing: SessionRecord, request: CreateSession) -> bool:
