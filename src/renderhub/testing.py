@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import random
 import time
@@ -45,6 +46,8 @@ from renderhub.backends.base import (
 )
 from renderhub.errors import BackendError
 from renderhub.settings import Settings
+
+log = logging.getLogger(__name__)
 
 JOURNAL_ENV = "RENDERHUB_FAKE_JOURNAL"
 PORT_RANGE = (49152, 65534)
@@ -193,6 +196,8 @@ class FakeBackend:
         journal: Path | str | None = None,
         teraflops: float | None = 1.0,
     ) -> None:
+        if settings is not None and settings.backend == self.name:  # chosen as a service's
+            log.warning("the fake backend starts no render hosts: it is for tests only")
         self.settings = settings
         self.default = default if isinstance(default, Script) else Script(default)
         self.start_delay = start_delay
