@@ -13,7 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 from starlette.applications import Starlette
 
 from renderhub.api.app import create_app
@@ -75,9 +74,8 @@ def _url(account_id: str, session_id: str) -> str:
     return f"/accounts/{account_id}/sessions/{session_id}?{API}"
 
 
-@pytest.mark.parametrize("database", ["postgresql"])
 async def test_concurrent_creates_over_three_replicas_admit_exactly_the_capacity(
-    tmp_path: Path, postgres_url: str, database: str
+    tmp_path: Path, postgres_url: str
 ) -> None:
     clock = ManualClock()
     backend = FakeBackend()

@@ -416,8 +416,7 @@ def _check_reachable(host: str, port: int) -> None:
     """Fail at once, in one sentence, when nothing listens at the head's address (ray.init
     would otherwise retry for about a minute)."""
     try:
-        with socket.create_connection((host, port), timeout=_REACH_SECONDS):
-            pass
+        socket.create_connection((host, port), timeout=_REACH_SECONDS).close()
     except OSError as exc:
         cause = exc.strerror or type(exc).__name__
         raise ConfigurationError(
