@@ -62,6 +62,26 @@ class Settings(BaseSettings):
     )
     max_model_bytes: int = Field(1 << 30, gt=0, description="Largest model download.")
     model_fetch_timeout_seconds: float = Field(120.0, gt=0, description="Per model download.")
+    allow_storage: list[str] = Field(
+        default_factory=list,
+        description="Storage container URL prefixes (https://ACCOUNT.blob.core.windows.net/, "
+        "file:///srv/models/) that conversions may read from and write to; none by default.",
+    )
+    conversion_concurrency: int = Field(
+        2, ge=1, le=256, description="Conversions run at once by one control-plane replica."
+    )
+    conversion_timeout_seconds: float = Field(
+        1800.0, gt=0, description="A conversion running longer fails."
+    )
+    max_conversion_input_bytes: int = Field(
+        2 << 30, gt=0, description="Largest total a conversion downloads (model and its files)."
+    )
+    max_conversion_output_bytes: int = Field(
+        2 << 30, gt=0, description="Largest asset a conversion writes."
+    )
+    storage_timeout_seconds: float = Field(
+        300.0, gt=0, description="Per storage transfer (one download or upload)."
+    )
     host_address: str | None = Field(
         None, description="Address hosts listen on and clients reach them at; default: --host."
     )

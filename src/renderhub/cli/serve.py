@@ -35,6 +35,13 @@ from renderhub.tls import self_signed_certificate
     metavar="PREFIX",
     help="Also allow model URLs starting with PREFIX (repeatable).",
 )
+@click.option(
+    "--allow-storage",
+    multiple=True,
+    metavar="PREFIX",
+    help="Allow conversions to use storage containers whose URL starts with PREFIX "
+    "(repeatable; none by default).",
+)
 @click.option("--workers", type=int, default=None, help="API worker processes [default: 1].")
 def serve(
     host: str | None,
@@ -44,6 +51,7 @@ def serve(
     tls_cert: Path | None,
     tls_key: Path | None,
     allow_models: tuple[str, ...],
+    allow_storage: tuple[str, ...],
     workers: int | None,
 ) -> None:
     """Run the RenderHub service (STS, both session APIs, render hosts)."""
@@ -56,6 +64,7 @@ def serve(
         port=port,
         data_dir=data_dir,
         allow_models=list(allow_models) or None,
+        allow_storage=list(allow_storage) or None,
         workers=workers,
     )
     try:  # the lock is held (kept referenced) until the service ends
