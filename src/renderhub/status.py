@@ -57,3 +57,22 @@ def check_transition(current: SessionStatus, target: SessionStatus) -> None:
     """Raise InvalidTransition unless the table allows current -> target."""
     if target not in TRANSITIONS[current]:
         raise InvalidTransition(f"A session that is {current.value} cannot become {target.value}.")
+
+
+class ConversionStatus(StrEnum):
+    """A conversion's status, as the 2021-01-01 API writes it."""
+
+    NOT_STARTED = "NotStarted"
+    RUNNING = "Running"
+    CANCELLED = "Cancelled"
+    FAILED = "Failed"
+    SUCCEEDED = "Succeeded"
+
+    @property
+    def is_final(self) -> bool:
+        return self in _FINAL
+
+
+_FINAL = frozenset(
+    {ConversionStatus.CANCELLED, ConversionStatus.FAILED, ConversionStatus.SUCCEEDED}
+)

@@ -7,24 +7,17 @@ only strings and numbers. SAS tokens live here and in the store, never in a resp
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
+from renderhub.status import ConversionStatus
 
-class ConversionStatus(StrEnum):
-    NOT_STARTED = "NotStarted"
-    RUNNING = "Running"
-    CANCELLED = "Cancelled"
-    FAILED = "Failed"
-    SUCCEEDED = "Succeeded"
-
-    @property
-    def is_final(self) -> bool:
-        return self in _FINAL
-
-
-_FINAL = frozenset(
-    {ConversionStatus.CANCELLED, ConversionStatus.FAILED, ConversionStatus.SUCCEEDED}
-)
+__all__ = [
+    "ConversionJob",
+    "ConversionLimits",
+    "ConversionOutcome",
+    "ConversionStatus",
+    "InputLocation",
+    "OutputLocation",
+]
 
 
 @dataclass(frozen=True, slots=True)
