@@ -109,6 +109,30 @@ def test_arrconfig_works_as_it_is(service: dict[str, str], tmp_path: Path) -> No
     assert "Region 'westus2' has no RenderHub endpoint" in unmapped.stderr
 
 
+def test_the_final_arrconfig_template_works_with_urls(
+    service: dict[str, str], tmp_path: Path
+) -> None:
+    """ARR's last template (scripts 1.2.32): arrAccountDomain and remoteRenderingDomain as
+    full URLs, and placeholders left in the sections a session does not use."""
+    arrconfig = tmp_path / "arrconfig.json"
+    arrconfig.write_text(json.dumps({
+        "accountSettings": {
+            "arrAccountId": service["RENDERHUB_ACCOUNT_ID"],
+            "arrAccountKey": service["RENDERHUB_ACCOUNT_KEY"],
+            "arrAccountDomain": service["RENDERHUB_ENDPOINT"],
+        },
+        "renderingSessionSettings": {
+            "remoteRenderingDomain": service["RENDERHUB_ENDPOINT"],
+            "vmSize": "standard",
+            "maxLeaseTime": "0:20:0",
+        },
+        "assetConversionSettings": {"resourceGroup": "<resource group>"},
+    }))  # fmt: skip
+    listed = session({"HOME": service["HOME"]}, "list", "--arrconfig", str(arrconfig))
+    assert listed.returncode == 0, listed.stderr
+    assert "No active sessions." in listed.stdout or "Session" in listed.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "environment_change", "exit_code", "sentence"),
     [

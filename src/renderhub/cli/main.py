@@ -11,6 +11,7 @@ _SUBCOMMANDS = {
     "account": ("renderhub.cli.accounts", "account"),
     "host": ("renderhub.host.command", "host"),
     "session": ("renderhub.cli.sessions", "session"),
+    "conversion": ("renderhub.cli.conversions", "conversion"),
 }
 
 

@@ -1,146 +1,26 @@
 """`renderhub session ...`: sessions from a terminal or a script, over the client library.
-
-Exit codes: 0 done; 1 other error; 2 bad usage; 3 no such session; 4 credentials refused;
-5 conflict; 6 quota or capacity; 7 service unreachable; 8 the session failed or did not
-become Ready in time."""
+Exit codes: see renderhub.cli.client_options."""
 
 from __future__ import annotations
 
 import json
 import time
 import webbrowser
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import timedelta
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Column, Table
 
-from renderhub.client import (
-    ClientError,
-    Conflict,
-    ConnectionFailed,
-    NotFound,
-    QuotaExceeded,
-    RenderHubClient,
-    Session,
-    SessionFailed,
-    Unauthorized,
-    WaitTimedOut,
+from renderhub.cli.client_options import (
+    command_failed,
+    connection_options,
+    lease_value,
+    make_client,
+    one_sentence_errors,
 )
-from renderhub.client.config import (
-    ClientSettings,
-    ConfigError,
-    load_client_settings,
-    parse_lease,
-)
+from renderhub.client import RenderHubClient, Session
 from renderhub.timespan import format_timespan
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_CODES: dict[type[ClientError], int] = {
-    NotFound: 3,
-    Unauthorized: 4,
-    Conflict: 5,
-    QuotaExceeded: 6,
-    ConnectionFailed: 7,
-    SessionFailed: 8,
-    WaitTimedOut: 8,
-    ConfigError: 2,
-}
-
-
-class CommandFailed(click.ClickException):
-    """One sentence on stderr, and an exit code that tells a script what went wrong."""
-
-
-# click reads exit_code from the class: one subclass per code.
-_FAILURES: dict[int, type[CommandFailed]] = {
-    code: type(f"CommandFailed{code}", (CommandFailed,), {"exit_code": code})
-    for code in {1, *EXIT_CODES.values()}
-}
-
-
-def command_failed(message: str, exit_code: int = 1) -> CommandFailed:
-    return _FAILURES[exit_code](message)
-
-
-@contextmanager
-def one_sentence_errors() -> Iterator[None]:
-    """Any client error becomes one line on stderr and the exit code of its kind."""
-    try:
-        yield
-    except ClientError as error:
-        code = next((c for kind, c in EXIT_CODES.items() if isinstance(error, kind)), 1)
-        raise command_failed(error.message, code) from error
-
-
-def _lease(_ctx: click.Context, _param: click.Parameter, value: str | None) -> timedelta | None:
-    if value is None:
-        return None
-    try:
-        return parse_lease(value)
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from error
-
-
-_FILE = click.Path(dir_okay=False, path_type=Path)
-
-
-def connection_options(command: F) -> F:
-    """Where the service is and whose account: flags win over RENDERHUB_* and config files."""
-    options = [
-        click.option("--endpoint", help="Service URL [env: RENDERHUB_ENDPOINT]."),
-        click.option("--account-id", help="[env: RENDERHUB_ACCOUNT_ID]"),
-        click.option("--account-key", help="[env: RENDERHUB_ACCOUNT_KEY]"),
-        click.option("--region", help="A region name mapped to an endpoint in the config file."),
-        click.option("--config", "config_path", type=_FILE,
-                     help="RenderHub client config [default: ~/.config/renderhub/client.json]."),
-        click.option("--arrconfig", "arrconfig_path", type=_FILE,
-                     help="ARR's arrconfig.json, used as it is [env: RENDERHUB_ARRCONFIG]."),
-        click.option("--ca-bundle", help="CA certificate(s) to trust [env: RENDERHUB_CA_BUNDLE]."),
-        click.option("--api", "api_version", type=click.Choice(["2021-01-01", "v1"]),
-                     default="2021-01-01", show_default=True, help="Which session API to speak."),
-        click.option("--output", type=click.Choice(["table", "json"]), default="table",
-                     show_default=True, help="Human-readable, or JSON for scripts."),
-    ]  # fmt: skip
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def _client(options: dict[str, Any]) -> tuple[RenderHubClient, ClientSettings]:
-    """The client for the connection options (taken out of `options`), and the settings."""
-    flags = {name: options.pop(name) for name in _CONNECTION_FLAGS}
-    settings = load_client_settings(
-        flags, config_path=options.pop("config_path"), arrconfig_path=options.pop("arrconfig_path")
-    )
-    client = RenderHubClient(
-        settings.endpoint,
-        settings.account_id,
-        settings.account_key,
-        sts_endpoint=settings.sts_endpoint,
-        api_version=options.pop("api_version"),
-        verify=_verify(settings.ca_bundle),
-    )
-    return client, settings
-
-
-_CONNECTION_FLAGS = ("endpoint", "account_id", "account_key", "region", "ca_bundle")
-
-
-def _verify(ca_bundle: str | None) -> Any:
-    if not ca_bundle:
-        return True
-    import ssl
-
-    try:
-        return ssl.create_default_context(cafile=ca_bundle)
-    except (OSError, ssl.SSLError) as error:
-        raise ConfigError(f"The CA bundle {ca_bundle} cannot be used: {error}.") from error
 
 
 def _print_session(session: Session, output: str, token: str | None = None) -> None:
@@ -177,7 +57,7 @@ def session() -> None:
 @connection_options
 @click.option("--size", type=click.Choice(["standard", "premium"], case_sensitive=False),
               help="Session size [default: from the config, else standard].")  # fmt: skip
-@click.option("--lease", callback=_lease, help="Lease: 4h, 90m, 240 (minutes) or 4:0:0.")
+@click.option("--lease", callback=lease_value, help="Lease: 4h, 90m, 240 (minutes) or 4:0:0.")
 @click.option(
     "--model", "models", multiple=True, metavar="URL", help="A model to load (repeatable)."
 )
@@ -191,7 +71,7 @@ def session() -> None:
 def start(**options: Any) -> None:
     """Start a session."""
     with one_sentence_errors():
-        client, settings = _client(options)
+        client, settings = make_client(options)
         with client:
             created = client.create_session(
                 options["session_id"],
@@ -225,7 +105,7 @@ def _wait(client: RenderHubClient, session_id: str, timeout: float, output: str)
 def list_sessions(**options: Any) -> None:
     """List the active sessions."""
     with one_sentence_errors():
-        client, _ = _client(options)
+        client, _ = make_client(options)
         with client:
             sessions = list(client.list_sessions())
     if options["output"] == "json":
@@ -247,7 +127,7 @@ def list_sessions(**options: Any) -> None:
 def show(session_id: str, **options: Any) -> None:
     """Show one session."""
     with one_sentence_errors():
-        client, _ = _client(options)
+        client, _ = make_client(options)
         with client:
             _print_session(client.get_session(session_id), options["output"], client.auth.token)
 
@@ -256,13 +136,13 @@ def show(session_id: str, **options: Any) -> None:
 @connection_options
 @click.argument("session_id")
 @click.option(
-    "--lease", callback=_lease, required=True, help="The new total lease: 5h, 300, 5:0:0."
+    "--lease", callback=lease_value, required=True, help="The new total lease: 5h, 300, 5:0:0."
 )
 def extend(session_id: str, **options: Any) -> None:
     """Extend a session's lease (a new total since it became Ready)."""
     lease = options.pop("lease")
     with one_sentence_errors():
-        client, _ = _client(options)
+        client, _ = make_client(options)
         with client:
             _print_session(client.extend_session(session_id, lease), options["output"])
 
@@ -273,7 +153,7 @@ def extend(session_id: str, **options: Any) -> None:
 def stop(session_id: str, **options: Any) -> None:
     """Stop a session (irrevocable)."""
     with one_sentence_errors():
-        client, _ = _client(options)
+        client, _ = make_client(options)
         with client:
             client.stop_session(session_id)
             stopped = client.get_session(session_id)
@@ -289,7 +169,7 @@ def stop(session_id: str, **options: Any) -> None:
 def open_viewer(session_id: str, **options: Any) -> None:
     """Open a Ready session's viewer in the browser (and print its URL)."""
     with one_sentence_errors():
-        client, _ = _client(options)
+        client, _ = make_client(options)
         with client:
             current = client.get_session(session_id)
             url = _viewer(current, client.auth.token)

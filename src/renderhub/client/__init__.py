@@ -1,4 +1,5 @@
-"""RenderHub's Python client: sessions over the 2021-01-01 (or v1) API, sync and async.
+"""RenderHub's Python client: sessions over the 2021-01-01 (or v1) API, and conversions,
+sync and async.
 
     from renderhub.client import RenderHubClient
     with RenderHubClient(endpoint, account_id, account_key) as client:
@@ -10,11 +11,18 @@ It shares only the vocabulary (statuses, sizes, time spans) with the server and 
 nothing of it."""
 
 from renderhub.client.aio import AsyncRenderHubClient
+from renderhub.client.conversions import (
+    Conversion,
+    ConversionInput,
+    ConversionOutput,
+    split_sas,
+)
 from renderhub.client.errors import (
     BadRequest,
     ClientError,
     Conflict,
     ConnectionFailed,
+    ConversionFailed,
     NotFound,
     QuotaExceeded,
     ServerError,
@@ -32,6 +40,10 @@ __all__ = [
     "ClientError",
     "Conflict",
     "ConnectionFailed",
+    "Conversion",
+    "ConversionFailed",
+    "ConversionInput",
+    "ConversionOutput",
     "NotFound",
     "QuotaExceeded",
     "RenderHubClient",
@@ -41,4 +53,5 @@ __all__ = [
     "SessionFailed",
     "Unauthorized",
     "WaitTimedOut",
+    "split_sas",
 ]

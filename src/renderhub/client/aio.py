@@ -13,17 +13,23 @@ from typing import Any, TypeVar
 import httpx
 
 from renderhub.client.auth import AccountKeyAuth
-from renderhub.client.calls import ApiVersion, Call, api_for
+from renderhub.client.calls import ApiVersion, Call, Conversions2021, api_for
+from renderhub.client.conversions import Conversion, ConversionInput, ConversionOutput
 from renderhub.client.errors import error_from_response
 from renderhub.client.models import Session
-from renderhub.client.readiness import Progress, check_ready
+from renderhub.client.readiness import (
+    ConversionProgress,
+    Progress,
+    check_converted,
+    check_ready,
+)
 from renderhub.client.retries import RetryPolicy
 
 T = TypeVar("T")
 
 
 class AsyncRenderHubClient:
-    """Sessions of one account, for asyncio code; see RenderHubClient for the arguments."""
+    """Sessions and conversions of one account, for asyncio code; see RenderHubClient."""
 
     def __init__(
         self,
@@ -40,6 +46,7 @@ class AsyncRenderHubClient:
     ) -> None:
         self.auth = AccountKeyAuth(sts_endpoint or endpoint, account_id, account_key)
         self._api = api_for(api_version, account_id)
+        self._conversions = Conversions2021(account_id)
         self._retry = retry or RetryPolicy()
         self._http = httpx.AsyncClient(
             base_url=endpoint.rstrip("/"),
@@ -96,6 +103,45 @@ class AsyncRenderHubClient:
                 progress(session)
             if check_ready(session, remaining=give_up - time.monotonic(), timeout=timeout):
                 return session
+            await asyncio.sleep(min(interval, max(0.0, give_up - time.monotonic())))
+
+    async def start_conversion(
+        self,
+        conversion_id: str | None = None,
+        *,
+        source: ConversionInput,
+        target: ConversionOutput,
+    ) -> Conversion:
+        call = self._conversions.create(conversion_id or str(uuid.uuid4()), source, target)
+        return await self._run(call)
+
+    async def get_conversion(self, conversion_id: str) -> Conversion:
+        return await self._run(self._conversions.get(conversion_id))
+
+    async def list_conversions(self) -> AsyncIterator[Conversion]:
+        page = await self._run(self._conversions.list_page())
+        for conversion in page.conversions:
+            yield conversion
+        while page.next_link:
+            page = await self._run(self._conversions.list_page(page.next_link))
+            for conversion in page.conversions:
+                yield conversion
+
+    async def wait_for_conversion(
+        self,
+        conversion_id: str,
+        *,
+        timeout: float = 3600.0,  # noqa: ASYNC109 (the same signature as the sync client)
+        interval: float = 2.0,
+        progress: ConversionProgress | None = None,
+    ) -> Conversion:
+        give_up = time.monotonic() + timeout
+        while True:
+            conversion = await self.get_conversion(conversion_id)
+            if progress is not None:
+                progress(conversion)
+            if check_converted(conversion, remaining=give_up - time.monotonic(), timeout=timeout):
+                return conversion
             await asyncio.sleep(min(interval, max(0.0, give_up - time.monotonic())))
 
     async def _run(self, call: Call[T]) -> T:

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import httpx
 
+from renderhub.client.conversions import Conversion, ConversionInput, ConversionOutput
 from renderhub.client.models import Session
 from renderhub.timespan import format_timespan
 
@@ -33,6 +34,12 @@ class Call(Generic[T]):
 @dataclass(frozen=True, slots=True)
 class Page:
     sessions: list[Session]
+    next_link: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionPage:
+    conversions: list[Conversion]
     next_link: str | None
 
 
@@ -108,6 +115,33 @@ class ApiV1:
         return Call("GET", self._base, _page_v1)
 
 
+class Conversions2021:
+    """The conversion calls (2021-01-01 only: v1 never had them in RenderHub)."""
+
+    def __init__(self, account_id: str) -> None:
+        self._base = f"/accounts/{quote(account_id)}/conversions"
+        self._query = {"api-version": API_2021}
+
+    def _conversion(self, conversion_id: str) -> str:
+        return f"{self._base}/{quote(conversion_id, safe='')}"
+
+    def create(
+        self, conversion_id: str, source: ConversionInput, target: ConversionOutput
+    ) -> Call[Conversion]:
+        body = {"settings": {"inputLocation": source.to_json(), "outputLocation": target.to_json()}}
+        return Call(
+            "PUT", self._conversion(conversion_id), _conversion, (200, 201), body, self._query
+        )
+
+    def get(self, conversion_id: str) -> Call[Conversion]:
+        return Call("GET", self._conversion(conversion_id), _conversion, params=self._query)
+
+    def list_page(self, next_link: str | None = None) -> Call[ConversionPage]:
+        if next_link:
+            return Call("GET", next_link, _conversion_page)
+        return Call("GET", self._base, _conversion_page, params=self._query)
+
+
 def api_for(version: ApiVersion, account_id: str) -> Api2021 | ApiV1:
     return ApiV1(account_id) if version == "v1" else Api2021(account_id)
 
@@ -136,3 +170,13 @@ def _page_2021(response: httpx.Response) -> Page:
 
 def _page_v1(response: httpx.Response) -> Page:
     return Page([Session.from_v1(item) for item in response.json()["sessions"]], None)
+
+
+def _conversion(response: httpx.Response) -> Conversion:
+    return Conversion.from_2021(response.json())
+
+
+def _conversion_page(response: httpx.Response) -> ConversionPage:
+    body = response.json()
+    conversions = [Conversion.from_2021(item) for item in body["conversions"]]
+    return ConversionPage(conversions, body.get("@nextLink"))

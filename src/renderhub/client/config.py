@@ -1,15 +1,19 @@
 """Where the client's settings come from, lowest to highest: ARR's own `arrconfig.json`,
 RenderHub's client config file, `RENDERHUB_*` environment variables, command-line flags.
 
-ARR's file names a region, not an endpoint; RenderHub's config file maps region names to
-endpoints (`"regions": {"westus2": "https://renderhub.example:8443"}`)."""
+ARR's file names a region or a full URL. Older files have `accountSettings.region`; the last
+template of ARR's scripts (release 1.2.32) has `accountSettings.arrAccountDomain` (the STS) and
+`renderingSessionSettings.remoteRenderingDomain` (the session API), each a region name or a
+URL, and an `assetConversionSettings` section. A URL is used as it is; a region name goes
+through the `regions` of RenderHub's config file
+(`"regions": {"westus2": "https://renderhub.example:8443"}`)."""
 
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +33,12 @@ _ENVIRONMENT = {
     "ca_bundle": "RENDERHUB_CA_BUNDLE",
     "size": "RENDERHUB_SIZE",
     "lease": "RENDERHUB_LEASE",
+    "blob_endpoint": "RENDERHUB_BLOB_ENDPOINT",
 }
+_CONVERSION_KEYS = (
+    "storage_account", "blob_endpoint", "input_container", "output_container", "input_folder",
+    "input_asset_path", "output_folder", "output_asset_filename",
+)  # fmt: skip
 
 
 class ConfigError(ClientError):
@@ -45,6 +54,31 @@ class ClientSettings:
     ca_bundle: str | None = None
     size: str = "Standard"
     lease: timedelta = DEFAULT_LEASE
+    conversion: ConversionDefaults = field(default_factory=lambda: ConversionDefaults())
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionDefaults:
+    """arrconfig.json's `assetConversionSettings`, for `renderhub conversion start`. Container
+    URLs are `<blob endpoint>/<container>`; the blob endpoint is Azure's for the storage
+    account unless `blobEndpoint` (config file) or `--blob-endpoint` names another."""
+
+    storage_account: str | None = None
+    blob_endpoint: str | None = None
+    input_container: str | None = None
+    output_container: str | None = None
+    input_folder: str | None = None
+    input_asset_path: str | None = None
+    output_folder: str | None = None
+    output_asset_filename: str | None = None
+
+    def container_uri(self, container: str | None) -> str | None:
+        if not container:
+            return None
+        endpoint = self.blob_endpoint
+        if not endpoint and self.storage_account:
+            endpoint = f"https://{self.storage_account}.blob.core.windows.net"
+        return f"{endpoint.rstrip('/')}/{container}" if endpoint else None
 
 
 def load_client_settings(
@@ -71,18 +105,63 @@ def load_client_settings(
 
 
 def read_arrconfig(path: Path) -> dict[str, Any]:
-    """ARR's `arrconfig.json`: accountSettings and renderingSessionSettings."""
+    """ARR's `arrconfig.json`, either generation: account, session and conversion settings.
+    Values still holding the template's `<...>` placeholders count as not given."""
     data = _read_json(path, required=True)
-    account = data.get("accountSettings") or {}
-    session = data.get("renderingSessionSettings") or {}
+    account = _section(data, "accountSettings")
+    session = _section(data, "renderingSessionSettings")
+    conversion = _section(data, "assetConversionSettings")
     values = {
         "account_id": account.get("arrAccountId"),
         "account_key": account.get("arrAccountKey"),
-        "region": account.get("region"),
         "size": session.get("vmSize"),
         "lease": session.get("maxLeaseTime"),
+        **_domain("endpoint", "region", session.get("remoteRenderingDomain")),
+        **_domain("sts_endpoint", "sts_region", account.get("arrAccountDomain")),
+        "storage_account": conversion.get("storageAccountName"),
+        "input_container": conversion.get("blobInputContainerName"),
+        "output_container": conversion.get("blobOutputContainerName"),
+        "input_folder": conversion.get("inputFolderPath"),
+        "input_asset_path": conversion.get("inputAssetPath"),
+        "output_folder": conversion.get("outputFolderPath"),
+        "output_asset_filename": conversion.get("outputAssetFileName"),
     }
-    return {key: value for key, value in values.items() if value}
+    if not values.get("region") and not values.get("endpoint"):
+        values["region"] = account.get("region")  # the older files' one region
+    return {key: value for key, value in values.items() if _given(value)}
+
+
+def _section(data: dict[str, Any], name: str) -> dict[str, Any]:
+    section = data.get(name) or {}
+    return section if isinstance(section, dict) else {}
+
+
+def _domain(url_key: str, region_key: str, value: Any) -> dict[str, Any]:
+    """A full URL is used as it is; Azure's own domain names (`westus2.mixedreality.azure.com`,
+    `remoterendering.westus2.mixedreality.azure.com`, as older files wrote them) and bare
+    region names (`westus2`) stand for a region; another host name gets https://."""
+    if not _given(value):
+        return {}
+    text = str(value).strip().rstrip("/")
+    if "://" in text:
+        return {url_key: text}
+    labels = text.lower().split(".")
+    if text.lower().endswith(_AZURE_DOMAIN):
+        region = labels[-4] if len(labels) >= 4 else None
+        return {region_key: region} if region else {}
+    if "." in text or ":" in text:
+        return {url_key: f"https://{text}"}
+    return {region_key: text}
+
+
+_AZURE_DOMAIN = ".mixedreality.azure.com"
+
+
+def _given(value: Any) -> bool:
+    if value is None or value == "":
+        return False
+    text = str(value).strip()
+    return not (text.startswith("<") and text.endswith(">"))
 
 
 def read_config(path: Path, *, required: bool) -> dict[str, Any]:
@@ -91,7 +170,7 @@ def read_config(path: Path, *, required: bool) -> dict[str, Any]:
     names = {
         "endpoint": "endpoint", "stsEndpoint": "sts_endpoint", "accountId": "account_id",
         "accountKey": "account_key", "region": "region", "caBundle": "ca_bundle",
-        "size": "size", "lease": "lease", "regions": "regions",
+        "size": "size", "lease": "lease", "regions": "regions", "blobEndpoint": "blob_endpoint",
     }  # fmt: skip
     unknown = sorted(set(data) - set(names))
     if unknown:
@@ -101,6 +180,7 @@ def read_config(path: Path, *, required: bool) -> dict[str, Any]:
 
 def _settings(values: dict[str, Any], regions: Mapping[str, str]) -> ClientSettings:
     endpoint = values.get("endpoint") or _region_endpoint(values.get("region"), regions)
+    sts_endpoint = values.get("sts_endpoint") or _region_endpoint(values.get("sts_region"), regions)
     required = {
         "an endpoint": endpoint,
         "an account id": values.get("account_id"),
@@ -116,10 +196,11 @@ def _settings(values: dict[str, Any], regions: Mapping[str, str]) -> ClientSetti
         endpoint=str(endpoint),
         account_id=str(values["account_id"]),
         account_key=str(values["account_key"]),
-        sts_endpoint=values.get("sts_endpoint") or None,
+        sts_endpoint=sts_endpoint or None,
         ca_bundle=values.get("ca_bundle") or None,
         size=str(values.get("size") or "Standard"),
         lease=_lease(values.get("lease")),
+        conversion=ConversionDefaults(**{key: values.get(key) or None for key in _CONVERSION_KEYS}),
     )
 
 

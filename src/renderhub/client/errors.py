@@ -61,8 +61,12 @@ class SessionFailed(ClientError):
     """A session ended in Error (or otherwise) while waiting for it to become Ready."""
 
 
+class ConversionFailed(ClientError):
+    """A conversion ended Failed or Cancelled while waiting for it."""
+
+
 class WaitTimedOut(ClientError):
-    """A session did not become Ready in the given time."""
+    """A session did not become Ready, or a conversion did not end, in the given time."""
 
 
 _BY_STATUS: dict[int, type[ClientError]] = {

@@ -12,17 +12,24 @@ from typing import Any, TypeVar
 import httpx
 
 from renderhub.client.auth import AccountKeyAuth
-from renderhub.client.calls import ApiVersion, Call, api_for
+from renderhub.client.calls import ApiVersion, Call, Conversions2021, api_for
+from renderhub.client.conversions import Conversion, ConversionInput, ConversionOutput
 from renderhub.client.errors import error_from_response
 from renderhub.client.models import Session
-from renderhub.client.readiness import Progress, check_ready
+from renderhub.client.readiness import (
+    ConversionProgress,
+    Progress,
+    check_converted,
+    check_ready,
+)
 from renderhub.client.retries import RetryPolicy
 
 T = TypeVar("T")
 
 
 class RenderHubClient:
-    """Sessions of one account. Speaks the 2021-01-01 API, or v1 with api_version="v1".
+    """Sessions and conversions of one account. Speaks the 2021-01-01 API, or v1 with
+    api_version="v1" for sessions (conversions always use 2021-01-01).
 
     `verify` is passed to httpx (a CA bundle path for a development certificate); `transport`
     replaces the network (tests)."""
@@ -42,6 +49,7 @@ class RenderHubClient:
     ) -> None:
         self.auth = AccountKeyAuth(sts_endpoint or endpoint, account_id, account_key)
         self._api = api_for(api_version, account_id)
+        self._conversions = Conversions2021(account_id)
         self._retry = retry or RetryPolicy()
         self._http = httpx.Client(
             base_url=endpoint.rstrip("/"),
@@ -101,6 +109,46 @@ class RenderHubClient:
                 progress(session)
             if check_ready(session, remaining=give_up - time.monotonic(), timeout=timeout):
                 return session
+            time.sleep(min(interval, max(0.0, give_up - time.monotonic())))
+
+    def start_conversion(
+        self,
+        conversion_id: str | None = None,
+        *,
+        source: ConversionInput,
+        target: ConversionOutput,
+    ) -> Conversion:
+        """Start converting a model (NotStarted or Running). Without an id, a new UUID."""
+        call = self._conversions.create(conversion_id or str(uuid.uuid4()), source, target)
+        return self._run(call)
+
+    def get_conversion(self, conversion_id: str) -> Conversion:
+        return self._run(self._conversions.get(conversion_id))
+
+    def list_conversions(self) -> Iterator[Conversion]:
+        """The account's conversions, following @nextLink page by page."""
+        page = self._run(self._conversions.list_page())
+        yield from page.conversions
+        while page.next_link:
+            page = self._run(self._conversions.list_page(page.next_link))
+            yield from page.conversions
+
+    def wait_for_conversion(
+        self,
+        conversion_id: str,
+        *,
+        timeout: float = 3600.0,
+        interval: float = 2.0,
+        progress: ConversionProgress | None = None,
+    ) -> Conversion:
+        """Poll until Succeeded; raise ConversionFailed or WaitTimedOut otherwise."""
+        give_up = time.monotonic() + timeout
+        while True:
+            conversion = self.get_conversion(conversion_id)
+            if progress is not None:
+                progress(conversion)
+            if check_converted(conversion, remaining=give_up - time.monotonic(), timeout=timeout):
+                return conversion
             time.sleep(min(interval, max(0.0, give_up - time.monotonic())))
 
     def _run(self, call: Call[T]) -> T:
