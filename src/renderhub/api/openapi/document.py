@@ -11,7 +11,8 @@ What RenderHub adds or states more exactly than the official text does:
 - `models` on `create_session_settings`; request bodies refuse unknown fields
   (`additionalProperties: false`) and state the lease bounds the official descriptions give in
   words (the maximum is the operator's `max_lease_minutes`);
-- the session id's rule as a pattern (the official description gives it in words);
+- the session id's rule as a pattern (the official description gives it in words), and the
+  api-versions this service answers to as an enum;
 - the v1 session API, the Secure Token Service route, /healthz, this document and /api.
 
 Swagger 2.0 is kept rather than converted: Azure's tools and schemathesis read it as it is, and
@@ -28,6 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from renderhub import __version__
+from renderhub.api.sessions_2021 import API_VERSIONS
 from renderhub.model_sources import MAX_MODELS_PER_SESSION, MAX_URL_LENGTH
 from renderhub.sessions.requests import SESSION_ID
 
@@ -84,7 +86,7 @@ def _extended() -> Document:
         ),
     }
     _add_models_and_strictness(document)
-    _state_the_session_id_rule(document)
+    _state_the_rules_given_in_words(document)
     _add_v1(document)
     _add_sts(document)
     _add_service_routes(document)
@@ -107,10 +109,10 @@ def _add_models_and_strictness(document: Document) -> None:
         definitions[name]["additionalProperties"] = False
 
 
-def _state_the_session_id_rule(document: Document) -> None:
-    document["parameters"]["session_id"].update(
-        pattern=f"^{SESSION_ID.pattern}$", minLength=1, maxLength=256
-    )
+def _state_the_rules_given_in_words(document: Document) -> None:
+    parameters = document["parameters"]
+    parameters["session_id"].update(pattern=f"^{SESSION_ID.pattern}$", minLength=1, maxLength=256)
+    parameters["api_version"]["enum"] = sorted(API_VERSIONS)
 
 
 def _add_v1(document: Document) -> None:
@@ -182,7 +184,11 @@ _V1_SESSION = {
     "pattern": f"^{SESSION_ID.pattern}$",
 }
 _V1_SECURITY: list[dict[str, list[str]]] = [{"MrcBearerAuth": []}]
-_TIMESPAN = {"type": "string", "description": ".NET TimeSpan, e.g. '4:0:0' or '1.02:30:00'."}
+_TIMESPAN = {
+    "type": "string",
+    "description": ".NET TimeSpan, e.g. '4:0:0' or '1.02:30:00'.",
+    "pattern": r"^\s*([0-9]{1,4}\.)?[0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,2}(\.[0-9]{1,7})?)?\s*$",
+}
 
 _V1_DEFINITIONS: dict[str, Any] = {
     "v1_create_session": {
@@ -191,7 +197,11 @@ _V1_DEFINITIONS: dict[str, Any] = {
         "required": ["maxLeaseTime", "size"],
         "properties": {
             "maxLeaseTime": _TIMESPAN,
-            "size": {"type": "string", "description": "'standard' or 'premium', any case."},
+            "size": {
+                "type": "string",
+                "description": "'standard' or 'premium' in any letter case.",
+                "enum": ["standard", "premium", "Standard", "Premium"],
+            },
             "models": {
                 "type": "array",
                 "maxItems": MAX_MODELS_PER_SESSION,
