@@ -27,6 +27,13 @@ class RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class WireBody(RequestBody):
+    """A body whose fields are read by their wire names only: `max_lease_time_minutes` is as
+    unknown to a client as any other misspelling of `maxLeaseTimeMinutes`."""
+
+    model_config = ConfigDict(validate_by_name=False, validate_by_alias=True)
+
+
 def parse_body(
     model: type[ModelT],
     data: Any,
@@ -73,6 +80,8 @@ def describe_problem(problem: Any) -> str:
         return f"'{where}' is not a field this request takes."
     if kind == "missing":
         return f"'{where}' is required."
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"'{where}' must be a JSON object." if where else "The body must be a JSON object."
     message = str(problem["msg"]).removeprefix("Value error, ").rstrip(".")
     if not where:
         return f"The body is not valid: {message}."

@@ -9,39 +9,17 @@ models allowed) is checked by the routes with those settings.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import ConfigDict, Field, PlainValidator
+from pydantic import Field
 
-from renderhub.sizes import SessionSize
+from renderhub.body_fields import ModelUrls, Size
 from renderhub.timespan import parse_timespan
-from renderhub.validation import RequestBody, checked_by, whole_number
-
-Size = Annotated[SessionSize, checked_by(SessionSize.parse)]
-"""A session size in any letter case ('standard', as the official scripts send it)."""
+from renderhub.validation import WireBody, checked_by, whole_number
 
 Minutes = Annotated[int, whole_number("minutes")]
 TimeSpan = Annotated[timedelta, checked_by(parse_timespan)]
 """A .NET TimeSpan string such as '4:0:0' (the v1 API)."""
-
-
-def _model_urls(value: Any) -> tuple[str, ...]:
-    """The list's shape only; ModelPolicy judges each URL with the operator's settings."""
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(url, str) for url in value):
-        raise ValueError("must be a list of model URLs (strings)")
-    return tuple(value)
-
-
-ModelUrls = Annotated[tuple[str, ...], PlainValidator(_model_urls)]
-
-
-class WireBody(RequestBody):
-    """Fields are read by their wire names only: `max_lease_time_minutes` is as unknown to a
-    client as any other misspelling of `maxLeaseTimeMinutes`."""
-
-    model_config = ConfigDict(validate_by_name=False, validate_by_alias=True)
 
 
 class CreateSessionSettings(WireBody):
