@@ -32,8 +32,8 @@ from tests.e2e.server import ServerProcess, create_account, free_port
 pytestmark = pytest.mark.e2e
 
 # The conversion routes are helper C's; until they are merged they answer 404, which their
-# document does not list for create and list. Once they are, delete this line.
-EXCLUDED_PATHS = r"/conversions"
+# document does not list for create and list. Once they are, make this None.
+EXCLUDED_PATHS: str | None = r"/conversions"
 
 MAX_EXAMPLES = 40
 
@@ -102,7 +102,7 @@ def _operations() -> list[tuple[str, str]]:
         (method.upper(), path)
         for path, item in paths.items()
         for method in item
-        if not re.search(EXCLUDED_PATHS, path)
+        if EXCLUDED_PATHS is None or not re.search(EXCLUDED_PATHS, path)
     ]
 
 
