@@ -16,7 +16,10 @@ else. Where another code would be the natural answer, the closest listed one sta
   the service itself and carries no Retry-After; Azure's SDK and RenderHub's client both wait
   for Retry-After on a 429.
 
-The v1 API keeps its own codes.
+A method the document defines for no operation on a path (DELETE on a session) is no operation
+at all, so no list applies: it stays 405 with `Allow`, as HTTP requires (RFC 9110 15.5.6) and
+as OpenAPI checkers expect. Paths that are no operation's stay 404. The v1 API keeps its own
+codes.
 """
 
 from __future__ import annotations
