@@ -36,6 +36,8 @@ from renderhub.api.errors import ERROR_CODES, store_unavailable
 from renderhub.errors import RenderHubError
 from renderhub.store.database import UNAVAILABLE
 
+DEFAULT_RETRY_AFTER_SECONDS = 5
+
 
 @dataclass(frozen=True, slots=True)
 class Operation:
@@ -110,6 +112,8 @@ class Relisted(RenderHubError):
         self.status_code = status_code
         self.code = ERROR_CODES[status_code]
         self._headers = original.headers()
+        if status_code == 429:  # the document's 429 always says when to try again
+            self._headers.setdefault("Retry-After", str(DEFAULT_RETRY_AFTER_SECONDS))
 
     def headers(self) -> dict[str, str]:
         return self._headers
