@@ -46,10 +46,10 @@ def expect_error(
     body = response.json()
     assert list(body) == ["error"], body
     error: dict[str, Any] = body["error"]
-    assert set(error) == {"code", "message", "details", "target", "innerError"}, error
+    # No null fields (strict clients reject them): target only when there is one, no details.
+    assert set(error) in ({"code", "message"}, {"code", "message", "target"}), error
     assert error["code"] == code, error
-    assert error["details"] == [] and error["innerError"] is None, error
-    assert error["target"] is None or isinstance(error["target"], str), error
+    assert isinstance(error.get("target", ""), str) and error.get("target") != "", error
     assert isinstance(error["message"], str) and error["message"], error
     for word in words:
         assert word.lower() in error["message"].lower(), f"{request}: {error['message']}"
@@ -110,6 +110,17 @@ ROUTES = {
     "list": LIST,
 }
 ROUTES_2021 = ["put", "get", "patch", "stop", "list"]
+# What each 2021 operation answers to a request it cannot read, from the codes the official
+# document lists for it (renderhub.api.operations): create 400, update 422, the others 403.
+REFUSAL = {
+    "put": (400, "BadRequest"),
+    "patch": (422, "UnprocessableEntity"),
+    "get": (403, "Forbidden"),
+    "stop": (403, "Forbidden"),
+    "list": (403, "Forbidden"),
+    "v1-create": (400, "BadRequest"),
+    "v1-extend": (400, "BadRequest"),
+}
 BODY_ROUTES = ["v1-create", "v1-extend", "put", "patch"]
 SESSION_ROUTES = ["v1-extend", "v1-properties", "v1-stop", "put", "get", "patch", "stop"]
 
@@ -223,7 +234,8 @@ async def test_an_expired_token_stays_expired_after_it_was_accepted(plane: Contr
 async def test_2021_routes_need_a_known_api_version(plane: ControlPlane, query: str | None) -> None:
     for route in ROUTES_2021:
         response = await send(plane, ROUTES[route], query=query)
-        error = expect_error(response, 400, "BadRequest", "api-version", "2021-01-01", where=route)
+        status, code = REFUSAL[route]
+        error = expect_error(response, status, code, "api-version", "2021-01-01", where=route)
         assert error["target"] == "api-version"
     assert await rows(plane) == []
 
@@ -267,7 +279,7 @@ async def test_bodies_that_are_not_a_json_object(
 ) -> None:
     for route in BODY_ROUTES:
         response = await send(plane, ROUTES[route], content=content)
-        expect_error(response, 400, "BadRequest", *words, where=route)
+        expect_error(response, *REFUSAL[route], *words, where=route)
     assert await rows(plane) == []
 
 
@@ -284,7 +296,10 @@ async def test_bodies_that_are_not_a_json_object(
 )
 async def test_2021_routes_stay_strict_json(plane: ControlPlane, content: bytes, word: str) -> None:
     for route in ("put", "patch"):
-        expect_error(await send(plane, ROUTES[route], content=content), 400, "BadRequest", word)
+        if route == "patch":  # an update takes no size: leave it out where it can be
+            content = content.replace(b', "size": "Standard"', b"")
+        response = await send(plane, ROUTES[route], content=content)
+        expect_error(response, *REFUSAL[route], word, where=route)
     assert await rows(plane) == []
 
 
@@ -331,8 +346,11 @@ def _big_body() -> bytes:
 async def test_body_size_limit_and_lying_content_length(
     plane: ControlPlane, body: str, length: str | bytes | None, status: int
 ) -> None:
-    code, word = ("PayloadTooLarge", "larger than") if status == 413 else ("BadRequest", "length")
+    word = "larger than" if status == 413 else "length"
     for route in BODY_ROUTES:
+        # v1 answers 413; a 2021 operation answers with its refusal (no 413 is listed).
+        code = "PayloadTooLarge" if status == 413 else "BadRequest"
+        expected = (status, code) if route.startswith("v1") else REFUSAL[route]
         content: bytes | AsyncIterator[bytes]
         if body == "2mb":
             content = _big_body()
@@ -344,7 +362,7 @@ async def test_body_size_limit_and_lying_content_length(
         if length is not None:
             headers["Content-Length"] = length
         response = await send(plane, ROUTES[route], headers=headers, content=content)
-        expect_error(response, status, code, word, where=route)
+        expect_error(response, *expected, word, where=route)
     assert await rows(plane) == []
 
 
@@ -388,22 +406,49 @@ async def test_2021_create_rejects_bad_fields(
 
 
 @pytest.mark.parametrize(
-    ("body", "status", "words"),
+    ("body", "words"),
     [
-        ({}, 400, ["maxLeaseTimeMinutes", "required"]),
-        ({"maxLeaseTime": "5:0:0"}, 400, ["maxLeaseTimeMinutes", "required"]),
-        *(({"maxLeaseTimeMinutes": v}, 400, [w]) for v, w in _BAD_MINUTES),
-        ({"maxLeaseTimeMinutes": -1}, 422, ["longer than the current", "1440"]),
-        ({"maxLeaseTimeMinutes": 0}, 422, ["longer than the current", "1440"]),
-        ({"maxLeaseTimeMinutes": 1441}, 422, ["longer than the current", "1440"]),
-        ({"maxLeaseTimeMinutes": 10**20}, 422, ["longer than the current", "1440"]),
+        ({}, ["maxLeaseTimeMinutes", "required"]),
+        ({"maxLeaseTime": "5:0:0"}, ["maxLeaseTime'", "not a field"]),
+        ({"maxLeaseTimeMinutes": 20, "size": "Premium"}, ["'size'", "not a field"]),
+        ({"max_lease_time_minutes": 20}, ["max_lease_time_minutes", "not a field"]),
+        *(({"maxLeaseTimeMinutes": v}, [w]) for v, w in _BAD_MINUTES),
+        ({"maxLeaseTimeMinutes": -1}, ["longer than the current", "1440"]),
+        ({"maxLeaseTimeMinutes": 0}, ["longer than the current", "1440"]),
+        ({"maxLeaseTimeMinutes": 1441}, ["longer than the current", "1440"]),
+        ({"maxLeaseTimeMinutes": 10**20}, ["longer than the current", "1440"]),
     ],
 )
 async def test_2021_update_rejects_bad_fields_before_looking_up(
-    plane: ControlPlane, body: dict[str, Any], status: int, words: list[str]
+    plane: ControlPlane, body: dict[str, Any], words: list[str]
 ) -> None:
-    code = "BadRequest" if status == 400 else "UnprocessableEntity"
-    expect_error(await send(plane, PATCH, json=body), status, code, *words)
+    """Every one a 422: the document lists no 400 for an update."""
+    expect_error(await send(plane, PATCH, json=body), 422, "UnprocessableEntity", *words)
+    assert await rows(plane) == []
+
+
+@pytest.mark.parametrize(
+    ("route", "extra"),
+    [
+        ("put", {"modles": []}),
+        ("put", {"max_lease_time_minutes": 10}),
+        ("put", {"Size": "Premium"}),
+        ("put", {"maxLeaseTime": "0:10:0"}),
+        ("v1-create", {"modles": []}),
+        ("v1-create", {"maxLeaseTimeMinutes": 10}),
+        ("patch", {"size": "Premium"}),
+        ("v1-extend", {"models": []}),
+    ],
+)
+async def test_unknown_fields_are_refused_by_name(
+    plane: ControlPlane, route: str, extra: dict[str, Any]
+) -> None:
+    """A typo must not create a session without models (or change anything else)."""
+    call = ROUTES[route]
+    (name,) = extra
+    response = await send(plane, call, json={**(call.body or {}), **extra})
+    error = expect_error(response, *REFUSAL[route], f"'{name}'", "not a field", where=route)
+    assert error["target"] == name
     assert await rows(plane) == []
 
 
@@ -464,8 +509,12 @@ async def test_v1_create_rejects_missing_and_unknown_fields(
 
 
 async def test_v1_extend_needs_a_lease(plane: ControlPlane) -> None:
-    response = await send(plane, V1_EXTEND, json={"maxLeaseTimeMinutes": 20})
+    response = await send(plane, V1_EXTEND, json={})
     expect_error(response, 400, "BadRequest", "maxLeaseTime", "required")
+    response = await send(plane, V1_EXTEND, json={"maxLeaseTimeMinutes": 20})
+    expect_error(
+        response, 400, "BadRequest", "'maxLeaseTimeMinutes' is not a field", "takes 'maxLeaseTime'."
+    )
 
 
 # -- model URLs --------------------------------------------------------------------------------
@@ -548,31 +597,40 @@ _BAD_IDS = [
 async def test_illegal_session_ids(plane: ControlPlane, session_id: str) -> None:
     for route in SESSION_ROUTES:
         response = await send(plane, ROUTES[route], session_id=session_id)
-        error = expect_error(response, 400, "BadRequest", "session id", "256", where=route)
+        # No session could have it: 404 where the operation lists one (get, update, stop).
+        status, code = (
+            (404, "NotFound") if route in ("get", "patch", "stop") else (400, "BadRequest")
+        )
+        error = expect_error(response, status, code, "session id", "256", where=route)
         assert error["target"] == "sessionId"
     assert await rows(plane) == []
 
 
 @pytest.mark.parametrize(
-    ("method", "path"),
+    ("method", "path", "status"),
     [
-        ("PUT", "/accounts/{a}/sessions/a%2Fb?" + API),
-        ("GET", "/accounts/{a}/sessions/a%2Fb?" + API),
-        ("POST", "/accounts/{a}/sessions/a%2fb/:stop?" + API),
-        ("GET", "/accounts/{a}%2Fsessions?" + API),
-        ("PATCH", "/v1/accounts/{a}/sessions/a%2Fb"),
-        ("GET", "/v1/accounts/{a}/sessions/a%2Fproperties"),
+        ("PUT", "/accounts/{a}/sessions/a%2Fb?" + API, 400),
+        # An id no session could have: 404 where the operation lists one.
+        ("GET", "/accounts/{a}/sessions/a%2Fb?" + API, 404),
+        ("PATCH", "/accounts/{a}/sessions/a%2Fb?" + API, 404),
+        ("POST", "/accounts/{a}/sessions/a%2fb/:stop?" + API, 404),
+        ("GET", "/accounts/{a}%2Fsessions?" + API, 400),
+        ("PATCH", "/v1/accounts/{a}/sessions/a%2Fb", 400),
+        ("GET", "/v1/accounts/{a}/sessions/a%2Fproperties", 400),
         # v1 tolerates a trailing '/': removing it must not turn '%2F' into a real '/'.
-        ("GET", "/v1/accounts/{a}/sessions/a%2Fproperties/"),
-        ("DELETE", "/v1/accounts/{a}/sessions/a%2Fb/"),
-        ("POST", "/v1/accounts/{a}%2Fsessions/create/"),
+        ("GET", "/v1/accounts/{a}/sessions/a%2Fproperties/", 400),
+        ("DELETE", "/v1/accounts/{a}/sessions/a%2Fb/", 400),
+        ("POST", "/v1/accounts/{a}%2Fsessions/create/", 400),
     ],
 )
-async def test_encoded_slash_in_a_path_segment(plane: ControlPlane, method: str, path: str) -> None:
+async def test_encoded_slash_in_a_path_segment(
+    plane: ControlPlane, method: str, path: str, status: int
+) -> None:
     url = path.format(a=plane.account.id)
     body = {"maxLeaseTimeMinutes": 20, "maxLeaseTime": "0:20:0", "size": "Standard"}
     response = await plane.client.request(method, url, headers=plane.auth, json=body)
-    expect_error(response, 400, "BadRequest", "encoded '/'")
+    code = "NotFound" if status == 404 else "BadRequest"
+    expect_error(response, status, code, "encoded '/'")
     assert await rows(plane) == []
 
 
@@ -592,7 +650,7 @@ async def test_unknown_session(plane: ControlPlane, route: str) -> None:
 @pytest.mark.parametrize("token", ["notbase64!", "a", _b64url(b"not json"), _b64url(b"[1]")])
 async def test_list_rejects_a_skip_token_it_did_not_issue(plane: ControlPlane, token: str) -> None:
     response = await send(plane, LIST, query=f"{API}&skipToken={token}")
-    expect_error(response, 400, "BadRequest", "skipToken")
+    expect_error(response, 403, "Forbidden", "skipToken")  # the document lists no 400 for list
 
 
 # -- leases that do not extend (one session per API generation) --------------------------------
@@ -609,14 +667,13 @@ async def test_2021_update_must_extend_within_the_maximum(plane: ControlPlane) -
         (-5, 422, "longer than the current"),
         (1441, 422, "1440"),
         (10**20, 422, "1440"),
-        ("20", 400, "whole number"),
-        (20.0, 400, "whole number"),
-        (None, 400, "whole number"),
+        ("20", 422, "whole number"),
+        (20.0, 422, "whole number"),
+        (None, 422, "whole number"),
     ]
     for minutes, status, word in cases:
         response = await send(plane, PATCH, json={"maxLeaseTimeMinutes": minutes})
-        code = "BadRequest" if status == 400 else "UnprocessableEntity"
-        error = expect_error(response, status, code, word)
+        error = expect_error(response, status, "UnprocessableEntity", word)
         assert error["target"] == "maxLeaseTimeMinutes"
         assert await plane.row("s1") == before, minutes
     # The same id with other settings is a conflict, and changes nothing either.
@@ -626,10 +683,10 @@ async def test_2021_update_must_extend_within_the_maximum(plane: ControlPlane) -
     assert await plane.row("s1") == before
     body = await plane.get("s1")
     assert body["maxLeaseTimeMinutes"] == 10 and body["status"] == "Ready"
-    # Once stopped, a lease can no longer change.
+    # Once stopped, a lease can no longer change: 422, as the document lists no 409 for update.
     assert (await send(plane, STOP)).status_code == 204
     response = await send(plane, PATCH, json={"maxLeaseTimeMinutes": 20})
-    expect_error(response, 409, "Conflict", "lease cannot change")
+    expect_error(response, 422, "UnprocessableEntity", "lease cannot change")
     assert (await plane.row("s1")).lease_seconds == 600
 
 
@@ -803,7 +860,7 @@ async def test_sts_controls(plane: ControlPlane) -> None:
 @pytest.mark.parametrize("incoming", ["not a vector", "x" * 500, "abc.1", ""])
 async def test_a_junk_correlation_vector_is_replaced(plane: ControlPlane, incoming: str) -> None:
     response = await send(plane, GET, session_id="a.b", headers={**plane.auth, "MS-CV": incoming})
-    expect_error(response, 400, "BadRequest")
+    expect_error(response, 404, "NotFound")  # an id no session could have
     assert response.headers["ms-cv"] != incoming
 
 

@@ -64,7 +64,7 @@ def expect_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     assert response.headers.get("ms-cv"), where
     error: dict[str, Any] = response.json()["error"]
     assert error["code"] == code and error["message"], f"{where}: {error}"
-    assert error["details"] == [] and error["innerError"] is None
+    assert set(error) <= {"code", "message", "target"} and None not in error.values(), error
     return error
 
 

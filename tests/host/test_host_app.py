@@ -154,23 +154,26 @@ async def test_the_control_endpoint_needs_the_token(
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "message"),
     [
-        b"not json",
-        b"[]",
-        b"{}",
-        b'{"deadline": "soon"}',
-        b'{"deadline": true}',
-        b'{"deadline": -1}',
+        (b"not json", 'The body must be JSON: {"deadline": <epoch seconds>}.'),
+        (b"[]", "The body must be a JSON object."),
+        (b"{}", "'deadline' is required."),
+        (b'{"deadline": "soon"}', "'deadline' must be a positive number of seconds"),
+        (b'{"deadline": true}', "'deadline' must be a positive number of seconds"),
+        (b'{"deadline": -1}', "'deadline' must be a positive number of seconds"),
+        (b'{"deadline": NaN}', "'deadline' must be a positive number of seconds"),
+        (b'{"deadline": 1, "when": 2}', "'when' is not a field this request takes"),
     ],
 )
 async def test_a_bad_deadline_body_is_a_400(
-    client: httpx.AsyncClient, state: HostState, body: bytes
+    client: httpx.AsyncClient, state: HostState, body: bytes, message: str
 ) -> None:
     response = await client.post("/control/deadline", content=body, headers=bearer(TOKEN))
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "BadRequest"
+    assert response.json()["error"]["message"].startswith(message), response.text
     assert state.deadline.epoch == DEADLINE
 
 

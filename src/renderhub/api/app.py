@@ -22,6 +22,7 @@ from renderhub.api.errors import (
     handle_store_unavailable,
 )
 from renderhub.api.middleware import CorrelationMiddleware
+from renderhub.api.openapi import routes as openapi_routes
 from renderhub.backends.base import Backend, load_backend, open_backend
 from renderhub.clock import Clock, SystemClock
 from renderhub.errors import RenderHubError
@@ -92,6 +93,7 @@ def create_app(
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
+            *openapi_routes.routes,
             *sts.routes,
             *sessions_v1.routes,
             *sessions_2021.routes,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import json5
+from pydantic import BaseModel
 from starlette.requests import Request
 
 from renderhub.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized
@@ -14,8 +15,10 @@ from renderhub.sessions.access import AccessService
 from renderhub.sessions.service import SessionService
 from renderhub.settings import Settings
 from renderhub.tokens import TokenVerifier
+from renderhub.validation import parse_body
 
 MAX_BODY_BYTES = 64 * 1024
+BodyT = TypeVar("BodyT", bound=BaseModel)
 
 
 @dataclass(slots=True)
@@ -45,6 +48,13 @@ def authorize(request: Request, account_id: str) -> str:
     if claims.account_id.lower() != account_id.lower():
         raise Forbidden("The access token does not grant access to this account.")
     return claims.account_id
+
+
+async def read_body(request: Request, model: type[BodyT], *, lenient: bool = False) -> BodyT:
+    """The request's JSON body parsed as `model` (see renderhub.api.bodies): a BadRequest
+    naming the field otherwise (413 for a body over MAX_BODY_BYTES). The 2021-01-01 routes
+    re-answer these with the codes their operations list (renderhub.api.operations)."""
+    return parse_body(model, await read_json(request, lenient=lenient))
 
 
 async def read_json(request: Request, *, lenient: bool = False) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from renderhub.errors import RenderHubError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
-_CODES = {
+ERROR_CODES = {
     400: "BadRequest",
     401: "Unauthorized",
     403: "Forbidden",
@@ -29,15 +29,25 @@ _CODES = {
 
 
 def error_body(code: str, message: str, target: str | None = None) -> dict[str, Any]:
-    return {
-        "error": {
-            "code": code,
-            "message": message,
-            "details": [],
-            "target": target,
-            "innerError": None,
-        }
-    }
+    """The protocol's error body: `{"error": {...}}` around `error_object`."""
+    return {"error": error_object(code, message, target)}
+
+
+def error_object(
+    code: str,
+    message: str,
+    target: str | None = None,
+    details: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One error object. `target` and `details` appear only when there is something in them:
+    the official document types them as a string and a list, and strict clients reject `null`
+    (so there is never an `innerError: null` either)."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    if target:
+        error["target"] = target
+    return error
 
 
 def error_response(exc: RenderHubError) -> JSONResponse:
@@ -53,15 +63,18 @@ async def handle_renderhub_error(_request: Request, exc: Exception) -> Response:
     return error_response(exc)
 
 
-async def handle_store_unavailable(_request: Request, exc: Exception) -> Response:
-    """The database is unreachable (a driver or socket error): 503 with Retry-After, so that
-    clients retry; nothing was changed. The scheduler retries on its own."""
+def store_unavailable(exc: Exception) -> ServiceUnavailable:
+    """The error for a database that is unreachable (a driver or socket error): 503 with
+    Retry-After, so that clients retry; nothing was changed. The scheduler retries on its own.
+    (The 2021-01-01 routes answer it as their listed 429: see renderhub.api.operations.)"""
     log.error("the store is unavailable: %s", exc)
-    return error_response(
-        ServiceUnavailable(
-            "The service's database is unreachable; try again in a few seconds.", retry_after=5
-        )
+    return ServiceUnavailable(
+        "The service's database is unreachable; try again in a few seconds.", retry_after=5
     )
+
+
+async def handle_store_unavailable(_request: Request, exc: Exception) -> Response:
+    return error_response(store_unavailable(exc))
 
 
 async def handle_http_exception(_request: Request, exc: Exception) -> Response:
@@ -72,7 +85,7 @@ async def handle_http_exception(_request: Request, exc: Exception) -> Response:
     }
     message = messages.get(exc.status_code, str(exc.detail))
     return JSONResponse(
-        error_body(_CODES.get(exc.status_code, "BadRequest"), message),
+        error_body(ERROR_CODES.get(exc.status_code, "BadRequest"), message),
         status_code=exc.status_code,
         headers=dict(exc.headers or {}),
     )

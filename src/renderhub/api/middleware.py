@@ -10,7 +10,8 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from renderhub.api.correlation import extend_vector
-from renderhub.api.errors import INTERNAL_ERROR, error_body
+from renderhub.api.errors import ERROR_CODES, INTERNAL_ERROR, error_body
+from renderhub.api.operations import operation_at
 from renderhub.logs import correlation_vector
 
 log = logging.getLogger("renderhub.access")
@@ -42,11 +43,7 @@ class CorrelationMiddleware:
             await send(message)
 
         if _has_encoded_slash(scope):  # before _normalise_path, which rewrites raw_path
-            await _send_json(
-                send_with_vector,
-                400,
-                error_body("BadRequest", "A path segment may not contain an encoded '/'."),
-            )
+            await _refuse_encoded_slash(scope, send_with_vector)
             return
         scope = _normalise_path(scope)
         try:
@@ -73,6 +70,15 @@ def _normalise_path(scope: Scope) -> Scope:
         scope["path"] = path.rstrip("/")
         scope["raw_path"] = scope["path"].encode()
     return scope
+
+
+async def _refuse_encoded_slash(scope: Scope, send: Send) -> None:
+    """400, or for a 2021-01-01 operation the status it lists for an id nothing could have
+    (404 on get, update and stop: such an id names no session)."""
+    operation = operation_at(scope["method"], scope.get("raw_path", b"").decode("latin-1"))
+    status = operation.unknown_id if operation else 400
+    message = "A path segment may not contain an encoded '/'."
+    await _send_json(send, status, error_body(ERROR_CODES[status], message))
 
 
 def _has_encoded_slash(scope: Scope) -> bool:

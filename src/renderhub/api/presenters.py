@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from renderhub.api.errors import error_object
 from renderhub.status import SessionStatus
 from renderhub.store.records import SessionRecord
 from renderhub.timespan import format_timespan
@@ -40,13 +41,9 @@ def session_2021(record: SessionRecord, now: float) -> dict[str, Any]:
 def _error_2021(record: SessionRecord) -> dict[str, Any] | None:
     if record.status is not SessionStatus.ERROR:
         return None
-    return {
-        "code": record.error_code or "SessionFailed",
-        "message": record.message or "The session failed.",
-        "details": [],
-        "target": None,
-        "innerError": None,
-    }
+    return error_object(
+        record.error_code or "SessionFailed", record.message or "The session failed."
+    )
 
 
 def properties_v1(record: SessionRecord, now: float) -> dict[str, Any]:

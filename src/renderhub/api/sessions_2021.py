@@ -12,9 +12,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from renderhub.api.context import authorize, base_url, context_of, read_json
+from renderhub.api.bodies import CreateSessionSettings, UpdateSessionSettings
+from renderhub.api.context import authorize, base_url, context_of, read_body
+from renderhub.api.operations import answers_as_listed
 from renderhub.api.presenters import session_2021
-from renderhub.errors import BadRequest, CapacityExhausted, Conflict, UnprocessableEntity
+from renderhub.errors import (
+    BadRequest,
+    CapacityExhausted,
+    Conflict,
+    NotFound,
+    UnprocessableEntity,
+)
 from renderhub.sessions.requests import CreateSession, check_session_id
 from renderhub.sessions.service import (
     CreateOutcome,
@@ -23,7 +31,6 @@ from renderhub.sessions.service import (
     no_capacity_message,
     not_longer_message,
 )
-from renderhub.sizes import SessionSize
 
 API_VERSIONS = frozenset({"2021-01-01", "2021-01-01-preview"})
 _PREFIX = "/accounts/{account_id}/sessions"
@@ -40,42 +47,38 @@ def _check_api_version(request: Request) -> str:
     return version
 
 
-def _whole_minutes(body: dict[str, Any], field: str) -> int:
-    if field not in body:
-        raise BadRequest(f"'{field}' is required.", target=field)
-    value = body[field]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequest(f"'{field}' must be a whole number of minutes.", target=field)
-    return value
-
-
 def _begin(request: Request) -> tuple[str, str]:
+    """The account (authorized) and session id of a session route. An id no session could have
+    names no session: a NotFound (re-answered as a 400 on create, whose document lists no 404)."""
     _check_api_version(request)
     account_id = authorize(request, request.path_params["account_id"])
-    return account_id, check_session_id(request.path_params["session_id"])
+    try:
+        session_id = check_session_id(request.path_params["session_id"])
+    except BadRequest as exc:
+        raise NotFound(exc.message, target=exc.target) from None
+    return account_id, session_id
 
 
+@answers_as_listed("RemoteRendering_CreateSession")
 async def create(request: Request) -> Response:
     account_id, session_id = _begin(request)
     context = context_of(request)
-    body = await read_json(request)
-    minutes = _whole_minutes(body, "maxLeaseTimeMinutes")
+    body = await read_body(request, CreateSessionSettings)
+    minutes = body.max_lease_time_minutes
     max_minutes = context.settings.max_lease_minutes
     if not 0 <= minutes <= max_minutes:
         raise BadRequest(
             f"'maxLeaseTimeMinutes' must be between 0 and {max_minutes}.",
             target="maxLeaseTimeMinutes",
         )
-    if "size" not in body:
-        raise BadRequest("'size' is required: 'Standard' or 'Premium'.", target="size")
     session = CreateSession(
         session_id=session_id,
-        size=SessionSize.parse(body["size"]),
+        size=body.size,
         lease_seconds=minutes * 60,
         models=[
             s.url
             for s in context.settings.model_policy.check_all(
-                body.get("models"), require_local_files=True
+                list(body.models), require_local_files=True
             )
         ],
     )
@@ -88,6 +91,7 @@ async def create(request: Request) -> Response:
     return JSONResponse(session_2021(created.record, context.service.now()), status_code=status)
 
 
+@answers_as_listed("RemoteRendering_GetSession")
 async def get_session(request: Request) -> Response:
     account_id, session_id = _begin(request)
     service = context_of(request).service
@@ -95,11 +99,13 @@ async def get_session(request: Request) -> Response:
     return JSONResponse(session_2021(record, service.now()))
 
 
+@answers_as_listed("RemoteRendering_UpdateSession")
 async def update(request: Request) -> Response:
+    """Every refusal of a readable request is a 422 here: the document lists no 400 or 409."""
     account_id, session_id = _begin(request)
     context = context_of(request)
-    body = await read_json(request)
-    minutes = _whole_minutes(body, "maxLeaseTimeMinutes")
+    body = await read_body(request, UpdateSessionSettings)
+    minutes = body.max_lease_time_minutes
     max_minutes = context.settings.max_lease_minutes
     if not 0 < minutes <= max_minutes:
         raise UnprocessableEntity(
@@ -111,16 +117,18 @@ async def update(request: Request) -> Response:
     if extended.outcome is ExtendOutcome.NOT_LONGER:
         raise UnprocessableEntity(not_longer_message(extended.record), target="maxLeaseTimeMinutes")
     if extended.outcome is ExtendOutcome.ENDED:
-        raise Conflict(ended_message(extended.record))
+        raise UnprocessableEntity(ended_message(extended.record))
     return JSONResponse(session_2021(extended.record, context.service.now()))
 
 
+@answers_as_listed("RemoteRendering_StopSession")
 async def stop(request: Request) -> Response:
     account_id, session_id = _begin(request)
     await context_of(request).service.stop(account_id, session_id)
     return Response(status_code=204)
 
 
+@answers_as_listed("RemoteRendering_ListSessions")
 async def list_sessions(request: Request) -> Response:
     version = _check_api_version(request)
     account_id = authorize(request, request.path_params["account_id"])

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from renderhub.api.context import authorize, base_url, context_of, read_json
+from renderhub.api.bodies import CreateSessionV1, ExtendSessionV1
+from renderhub.api.context import authorize, base_url, context_of, read_body
 from renderhub.api.presenters import properties_v1
 from renderhub.errors import BadRequest, CapacityExhausted, Conflict
 from renderhub.sessions.requests import CreateSession, check_lease_seconds, check_session_id
@@ -20,33 +21,26 @@ from renderhub.sessions.service import (
     no_capacity_message,
     not_longer_message,
 )
-from renderhub.sizes import SessionSize
-from renderhub.timespan import parse_timespan
 
 _PREFIX = "/v1/accounts/{account_id}/sessions"
 
 
-def _lease_seconds(body: dict[str, Any], max_minutes: int) -> int:
-    if "maxLeaseTime" not in body:
-        raise BadRequest("'maxLeaseTime' is required, e.g. '4:0:0'.", target="maxLeaseTime")
-    seconds = int(parse_timespan(body["maxLeaseTime"]).total_seconds())
-    return check_lease_seconds(seconds, max_minutes, field="maxLeaseTime")
+def _lease_seconds(lease: timedelta, max_minutes: int) -> int:
+    return check_lease_seconds(int(lease.total_seconds()), max_minutes, field="maxLeaseTime")
 
 
 async def create(request: Request) -> Response:
     account_id = authorize(request, request.path_params["account_id"])
     context = context_of(request)
-    body = await read_json(request, lenient=True)
-    if "size" not in body:
-        raise BadRequest("'size' is required: 'standard' or 'premium'.", target="size")
+    body = await read_body(request, CreateSessionV1, lenient=True)
     session = CreateSession(
         session_id=new_session_id(),
-        size=SessionSize.parse(body["size"]),
-        lease_seconds=_lease_seconds(body, context.settings.max_lease_minutes),
+        size=body.size,
+        lease_seconds=_lease_seconds(body.max_lease_time, context.settings.max_lease_minutes),
         models=[
             s.url
             for s in context.settings.model_policy.check_all(
-                body.get("models"), require_local_files=True
+                list(body.models), require_local_files=True
             )
         ],
     )
@@ -64,8 +58,8 @@ async def extend(request: Request) -> Response:
     account_id = authorize(request, request.path_params["account_id"])
     session_id = check_session_id(request.path_params["session_id"])
     context = context_of(request)
-    body = await read_json(request, lenient=True)
-    lease = _lease_seconds(body, context.settings.max_lease_minutes)
+    body = await read_body(request, ExtendSessionV1, lenient=True)
+    lease = _lease_seconds(body.max_lease_time, context.settings.max_lease_minutes)
     extended = await context.service.extend(account_id, session_id, lease)
     if extended.outcome is ExtendOutcome.NOT_LONGER:
         raise BadRequest(not_longer_message(extended.record), target="maxLeaseTime")

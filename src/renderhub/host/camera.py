@@ -9,11 +9,22 @@ reports them.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
+from renderhub.host.commands import (
+    CAMERA_COMMANDS,
+    CameraCommand,
+    Orbit,
+    Pan,
+    Reset,
+    SetPose,
+    Zoom,
+    parse_command,
+)
 from renderhub.host.frames import Vector, View
 
 MAX_PITCH_DEGREES = 89.0
@@ -27,18 +38,6 @@ MAX_DISTANCE_RADII = 100.0
 MAX_TARGET_RADII = 1000.0
 # Depth range: the near plane is never closer than this fraction of the far plane.
 NEAR_FAR_RATIO = 1e-4
-# Larger numbers in a command are refused (they could only overflow).
-MAX_MAGNITUDE = 1e15
-
-_CAMERA_COMMANDS = ("orbit", "pan", "zoom", "pose", "reset")
-
-
-class CameraCommandError(ValueError):
-    """A camera command was malformed; `message` says what was wrong, for the client."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,33 +104,25 @@ class OrbitCamera:
         )
         return _add(self.pose.target, _scale(offset, self.pose.distance))
 
-    def apply(self, command: Mapping[str, object]) -> None:
-        """Apply one camera command (see the module docstring); raise CameraCommandError.
+    def apply(self, command: CameraCommand | Mapping[str, Any]) -> None:
+        """Apply one camera command (see the module docstring and renderhub.host.commands);
+        a JSON object is parsed first, and CommandError raised if it does not fit.
 
         A rejected command changes nothing.
         """
-        kind = command.get("type")
-        if kind == "orbit":
-            dx, dy = _fields(command, "dx", "dy")
-            self._orbit(dx, dy)
-        elif kind == "pan":
-            dx, dy = _fields(command, "dx", "dy")
-            self._pan(dx, dy)
-        elif kind == "zoom":
-            (factor,) = _fields(command, "factor")
-            if factor <= 0:
-                raise CameraCommandError("'factor' must be greater than 0.")
-            self._set(distance=self.pose.distance * factor)
-        elif kind == "pose":
-            self.pose = self._clamped(_pose_from(command))
-        elif kind == "reset":
-            _check_keys(command, ())
+        if isinstance(command, Mapping):
+            command = parse_command(dict(command), CAMERA_COMMANDS)  # type: ignore[assignment]
+        if isinstance(command, Orbit):
+            self._orbit(command.dx, command.dy)
+        elif isinstance(command, Pan):
+            self._pan(command.dx, command.dy)
+        elif isinstance(command, Zoom):
+            self._set(distance=self.pose.distance * command.factor)
+        elif isinstance(command, SetPose):
+            pose = Pose(command.target, command.yaw, command.pitch, command.distance)
+            self.pose = self._clamped(pose)
+        elif isinstance(command, Reset):
             self.pose = self.home
-        else:
-            expected = ", ".join(repr(name) for name in _CAMERA_COMMANDS)
-            raise CameraCommandError(
-                f"Unknown camera command {kind!r}; expected one of {expected}."
-            )
 
     def view(self, width: int, height: int, marker: int | None = None) -> View:
         """The View to render now, at `width` x `height`, with the depth range fitted."""
@@ -206,47 +197,6 @@ def _sphere(bounds: np.ndarray | None) -> tuple[Vector, float]:
 
 def _half_fov_x(fov: float, aspect: float) -> float:
     return math.atan(math.tan(math.radians(fov) / 2) * aspect)
-
-
-def _pose_from(command: Mapping[str, object]) -> Pose:
-    yaw, pitch, distance = _fields(command, "yaw", "pitch", "distance", extra=("target",))
-    if distance <= 0:
-        raise CameraCommandError("'distance' must be greater than 0.")
-    target = command.get("target")
-    if not isinstance(target, Sequence) or isinstance(target, str) or len(target) != 3:
-        raise CameraCommandError("'target' must be a list of three numbers [x, y, z].")
-    x, y, z = (_number(value, "target") for value in target)
-    return Pose((x, y, z), yaw, pitch, distance)
-
-
-def _fields(
-    command: Mapping[str, object], *names: str, extra: tuple[str, ...] = ()
-) -> tuple[float, ...]:
-    """The named numeric fields, each required and finite; no other fields allowed."""
-    _check_keys(command, (*names, *extra))
-    return tuple(_number(command.get(name), name) for name in names)
-
-
-def _check_keys(command: Mapping[str, object], allowed: tuple[str, ...]) -> None:
-    kind = command.get("type")
-    missing = [name for name in allowed if name not in command]
-    if missing:
-        raise CameraCommandError(f"'{kind}' needs {_names(missing)}.")
-    unknown = sorted(set(command) - {"type", *allowed})
-    if unknown:
-        raise CameraCommandError(f"'{kind}' does not take {_names(unknown)}.")
-
-
-def _names(names: Sequence[str]) -> str:
-    return ", ".join(repr(name) for name in names)
-
-
-def _number(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise CameraCommandError(f"{name!r} must be a number.")
-    if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
-        raise CameraCommandError(f"{name!r} must be a finite number no larger than 1e15.")
-    return float(value)
 
 
 def _add(a: Vector, b: Vector) -> Vector:

@@ -5,16 +5,18 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import math
 from collections.abc import Callable
+from typing import Annotated, Any
 
+from pydantic import PlainValidator
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from renderhub.errors import BadRequest, Conflict, Forbidden, Unauthorized
-from renderhub.host.assignment import Assignment, parse_assignment
+from renderhub.host.assignment import Assignment, Deadline, parse_assignment
 from renderhub.host.state import STOPPED, HostState
+from renderhub.validation import WireBody, parse_body
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +48,38 @@ async def move_deadline(request: Request) -> JSONResponse:
     return JSONResponse({"deadline": deadline})
 
 
+class DeadlineBody(WireBody):
+    """POST /control/deadline."""
+
+    deadline: Deadline
+
+
 def _deadline_from(raw: bytes) -> float:
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest('The body must be JSON: {"deadline": <epoch seconds>}.') from None
-    value = body.get("deadline") if isinstance(body, dict) else None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        value = None
-    if value is None or not math.isfinite(value) or value <= 0:
-        raise BadRequest("'deadline' must be a positive number of seconds since the epoch.")
-    return float(value)
+    body = _json(raw, 'The body must be JSON: {"deadline": <epoch seconds>}.')
+    return parse_body(DeadlineBody, body).deadline
 
 
 MAX_REASON_CHARS = 1000
+
+
+def _reason(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_REASON_CHARS:
+        raise ValueError(f"must be a non-empty string of at most {MAX_REASON_CHARS} characters")
+    return value.strip()
+
+
+class ShutdownBody(WireBody):
+    """POST /control/shutdown; the reason is what the client is told."""
+
+    reason: Annotated[str, PlainValidator(_reason)] = STOPPED
+
+
+def _json(raw: bytes, sentence: str) -> Any:
+    """`raw` decoded, or BadRequest(`sentence`) saying what the body should look like."""
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest(sentence) from None
 
 
 async def shut_down(request: Request) -> JSONResponse:
@@ -77,18 +97,8 @@ async def shut_down(request: Request) -> JSONResponse:
 def _reason_from(raw: bytes) -> str:
     if not raw.strip():
         return STOPPED
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest('The body must be JSON: {"reason": "<for the client>"}.') from None
-    if not isinstance(body, dict) or set(body) - {"reason"}:
-        raise BadRequest('The body must be {"reason": "<for the client>"}.')
-    reason = body.get("reason", STOPPED)
-    if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_CHARS:
-        raise BadRequest(
-            f"'reason' must be a non-empty string of at most {MAX_REASON_CHARS} characters."
-        )
-    return reason.strip()
+    body = _json(raw, 'The body must be JSON: {"reason": "<for the client>"}.')
+    return parse_body(ShutdownBody, body).reason
 
 
 async def assign(request: Request) -> JSONResponse:

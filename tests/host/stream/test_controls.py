@@ -7,7 +7,8 @@ import json
 import pytest
 
 from renderhub.host.camera import OrbitCamera
-from renderhub.host.stream.controls import CommandError, Controls
+from renderhub.host.commands import CommandError
+from renderhub.host.stream.controls import Controls
 
 
 def controls() -> Controls:
@@ -72,16 +73,16 @@ def test_the_frame_rate_wakes_the_pacer() -> None:
         ('{"type": "reset", "seq": -1}', "'seq' must be a whole number from 0 to 2^53."),
         ('{"type": "reset", "seq": 1.5}', "'seq' must be a whole number"),
         ('{"type": "teleport"}', "Unknown message type 'teleport'; expected one of 'orbit'"),
-        ('{"type": "resolution", "width": 640}', "'resolution' needs 'height'."),
+        ('{"type": "resolution", "width": 640}', "'height' is required."),
         ('{"type": "resolution", "width": 641, "height": 480}', "'width' must be an even"),
         ('{"type": "resolution", "width": 640, "height": 100}', "'height' must be an even"),
         ('{"type": "resolution", "width": 4000, "height": 480}', "'width' must be an even"),
         ('{"type": "fps", "value": 61}', "'value' must be a whole number of frames per second"),
         ('{"type": "fps", "value": true}', "'value' must be a whole number"),
-        ('{"type": "fps", "value": 30, "burst": 1}', "'fps' does not take 'burst'."),
+        ('{"type": "fps", "value": 30, "burst": 1}', "'burst' is not a field this request takes"),
         ('{"type": "marker", "enabled": "yes"}', "'enabled' must be true or false."),
-        ('{"type": "ping"}', "'ping' needs 't'."),
-        ('{"type": "ping", "t": "now"}', "'ping' needs 't', a number"),
+        ('{"type": "ping"}', "'t' is required."),
+        ('{"type": "ping", "t": "now"}', "'t' must be a number"),
         ('{"type": "orbit", "dx": 1, "dy": null}', "'dy' must be a number."),
         ("x" * 5000, "Messages may be at most 4096 characters long."),
     ],

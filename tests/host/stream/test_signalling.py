@@ -176,8 +176,12 @@ async def test_before_the_renderer_runs_it_is_503(keys: Keys, offer: dict[str, s
     ("body", "message"),
     [
         (b"not json", "The body must be JSON"),
-        (b'{"sdp": "v=0", "type": "answer"}', 'The body must be {"sdp"'),
-        (b'{"type": "offer"}', "'sdp' must be the offer's session description"),
+        (b'{"sdp": "v=0", "type": "answer"}', '\'type\' must be "offer": the body is {"sdp"'),
+        (b'{"sdp": "v=0"}', "'type' is required."),
+        (b'{"sdp": "v=0", "type": "offer", "ice": []}', "'ice' is not a field this request takes"),
+        (b"[]", "The body must be a JSON object."),
+        (b'{"type": "offer"}', "'sdp' is required."),
+        (b'{"sdp": " ", "type": "offer"}', "'sdp' must be the offer's session description"),
         (b'{"sdp": "garbage", "type": "offer"}', "'sdp' is not a valid session description"),
     ],
 )

@@ -6,7 +6,9 @@ Both need `Authorization: Bearer <access token>` of the session's account.
 from __future__ import annotations
 
 import json
+from typing import Annotated, Any
 
+from pydantic import PlainValidator
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -15,6 +17,7 @@ from renderhub.errors import BadRequest, PayloadTooLarge
 from renderhub.host.stream.auth import ClientAuth
 from renderhub.host.stream.inspector import inspect
 from renderhub.host.stream.streamer import Streamer
+from renderhub.validation import WireBody, parse_body
 
 MAX_OFFER_BYTES = 256 * 1024
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -52,6 +55,25 @@ async def _body(request: Request) -> bytes:
     return body
 
 
+def _sdp(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be the offer's session description, as a string")
+    return value
+
+
+def _offer_type(value: Any) -> str:
+    if value != "offer":
+        raise ValueError('must be "offer": the body is {"sdp": "<offer SDP>", "type": "offer"}')
+    return "offer"
+
+
+class OfferBody(WireBody):
+    """POST /webrtc/offer: the browser's RTCSessionDescription of its offer."""
+
+    sdp: Annotated[str, PlainValidator(_sdp)]
+    type: Annotated[str, PlainValidator(_offer_type)]
+
+
 def _offer_from(raw: bytes) -> str:
     try:
         body = json.loads(raw)
@@ -59,12 +81,7 @@ def _offer_from(raw: bytes) -> str:
         raise BadRequest(
             'The body must be JSON: {"sdp": "<offer SDP>", "type": "offer"}.'
         ) from None
-    if not isinstance(body, dict) or body.get("type") != "offer":
-        raise BadRequest('The body must be {"sdp": "<offer SDP>", "type": "offer"}.')
-    sdp = body.get("sdp")
-    if not isinstance(sdp, str) or not sdp.strip():
-        raise BadRequest("'sdp' must be the offer's session description, as a string.")
-    return sdp
+    return parse_body(OfferBody, body).sdp
 
 
 routes = [

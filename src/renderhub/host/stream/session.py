@@ -24,7 +24,8 @@ from typing import Any
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import SessionDescription
 
-from renderhub.host.stream.controls import CommandError, Controls
+from renderhub.host.commands import CommandError
+from renderhub.host.stream.controls import Controls
 from renderhub.host.stream.ice import without_mdns_candidates
 from renderhub.host.stream.pacing import Pacer
 from renderhub.host.stream.rendering import Renderer
