@@ -30,6 +30,10 @@ class StorageError(Exception):
         self.code = code
 
 
+class TooLarge(StorageError):
+    """A file would take the input past its byte limit."""
+
+
 class Container(Protocol):
     """One container: list, read within limits, write. `uri` carries no SAS."""
 
@@ -141,7 +145,7 @@ class BlobContainer:
             blob = self._client.get_blob_client(name)
             size = blob.get_blob_properties(timeout=_server_timeout(timeout_seconds)).size
             if size > max_bytes:
-                raise StorageError(too_large_message(self.role, name, max_bytes))
+                raise TooLarge(too_large_message(self.role, name, max_bytes))
             downloader = blob.download_blob(
                 max_concurrency=1, timeout=_server_timeout(timeout_seconds)
             )
@@ -151,7 +155,7 @@ class BlobContainer:
                     deadline.check()
                     written += len(chunk)
                     if written > max_bytes:
-                        raise StorageError(too_large_message(self.role, name, max_bytes))
+                        raise TooLarge(too_large_message(self.role, name, max_bytes))
                     out.write(chunk)
             return written
 
@@ -294,7 +298,7 @@ class LocalFolder:
         if not source.is_file():
             raise StorageError(f"'{name}' does not exist in the {self.role} folder {self.uri}.")
         if source.stat().st_size > max_bytes:
-            raise StorageError(too_large_message(self.role, name, max_bytes))
+            raise TooLarge(too_large_message(self.role, name, max_bytes))
         deadline = _Deadline(timeout_seconds)
         try:
             with source.open("rb") as src, target.open("wb") as out:
