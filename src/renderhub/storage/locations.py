@@ -179,7 +179,7 @@ def check_allowed(uri: str, allowed: Sequence[str], field: str) -> None:
             "(the operator must start it with --allow-storage PREFIX).",
             target=field,
         )
-    if not any(_under_prefix(uri, prefix) for prefix in allowed):
+    if not any(under_prefix(uri, prefix) for prefix in allowed):
         raise BadRequest(
             f"'{field}' ({uri}) is not allowed: the operator allows conversions to use only "
             "containers under the prefixes given with --allow-storage.",
@@ -187,7 +187,8 @@ def check_allowed(uri: str, allowed: Sequence[str], field: str) -> None:
         )
 
 
-def _under_prefix(uri: str, prefix: str) -> bool:
+def under_prefix(uri: str, prefix: str) -> bool:
+    """`uri` is `prefix` or lies under it, the prefix ending at a '/' boundary."""
     if not prefix:
         return False
     if prefix.endswith("/"):
