@@ -12,6 +12,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -93,21 +94,21 @@ def _wait_until_listening(port: int, process: subprocess.Popen[bytes], within: f
     raise RuntimeError(f"Azurite did not listen on port {port} within {within} s.")
 
 
-@pytest.fixture(scope="session")
-def azurite() -> Iterator[Azurite]:
-    """An Azurite blob server for the whole run (in memory, loopback, no telemetry)."""
+@contextmanager
+def azurite_server() -> Iterator[Azurite]:
+    """Start Azurite's blob server (in memory, loopback, no telemetry); stop it at the end.
+    Raises AzuriteMissing when it is not installed."""
     program = AZURITE / "azurite-blob"
     if not program.exists():
-        pytest.fail(
+        raise AzuriteMissing(
             f"Azurite is not installed ({program} is missing): run scripts/install test "
-            "(or: npm ci --prefix tools/azurite).",
-            pytrace=False,
+            "(or: npm ci --prefix tools/azurite)."
         )
     port = _free_port()
     command = ["node", str(program), "--blobHost", "127.0.0.1", "--blobPort", str(port),
                "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry",
                "--silent"]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_until_listening(port, process, within=30.0)
         yield Azurite(f"http://127.0.0.1:{port}/{ACCOUNT}")
@@ -118,3 +119,17 @@ def azurite() -> Iterator[Azurite]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+class AzuriteMissing(RuntimeError):
+    """Azurite's program is not where scripts/install test puts it."""
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[Azurite]:
+    """An Azurite blob server for the whole run; fails (never skips) when it is missing."""
+    try:
+        with azurite_server() as server:
+            yield server
+    except AzuriteMissing as exc:
+        pytest.fail(str(exc), pytrace=False)

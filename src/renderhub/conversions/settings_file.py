@@ -21,6 +21,7 @@ VectorFormat = Literal["AUTO", "NONE", "8_8_8_8_SIGNED_NORMALIZED", "16_16_16_16
 ColourFormat = Literal["NONE", "8_8_8_8_UNSIGNED_NORMALIZED"]
 TexcoordFormat = Literal["NONE", "32_32_FLOAT", "16_16_FLOAT"]
 MAX_SETTINGS_BYTES = 1 << 20
+DEFAULT_AXIS: tuple[AxisName, AxisName, AxisName] = ("default", "default", "default")
 
 
 class SettingsFileError(Exception):
@@ -62,13 +63,15 @@ class ConversionSettings(RequestBody):
     unlit_materials: StrictBool = Field(False, alias="unlitMaterials")
     deduplicate_materials: StrictBool = Field(True, alias="deduplicateMaterials")
     fbx_assume_metallic: StrictBool = Field(True, alias="fbxAssumeMetallic")
-    axis: tuple[AxisName, AxisName, AxisName] = ("default", "default", "default")
+    axis: list[AxisName] = Field(
+        default_factory=lambda: list(DEFAULT_AXIS), min_length=3, max_length=3
+    )
     vertex: VertexFormats | None = None
     metadata_keys: list[str] = Field(default_factory=list, alias="metadataKeys")
 
     @field_validator("axis")
     @classmethod
-    def _axes_are_a_basis(cls, axis: tuple[str, str, str]) -> tuple[str, str, str]:
+    def _axes_are_a_basis(cls, axis: list[str]) -> list[str]:
         """Each output axis must come from a different source axis, or the model collapses."""
         sources = [axis_source(name, index)[0] for index, name in enumerate(axis)]
         if len(set(sources)) != 3:
