@@ -226,6 +226,19 @@ def test_storage_the_operator_did_not_allow(azurite: Azurite) -> None:
     assert azurite.names(case.target) == []
 
 
+def test_an_input_the_operator_did_not_allow_is_reported_in_the_output(
+    azurite: Azurite, tmp_path: Path
+) -> None:
+    case = BlobCase(azurite)
+    job = case.job()
+    elsewhere = InputLocation((tmp_path / "in").as_uri(), "box.glb")  # not under the prefix
+    outcome = convert(ConversionJob("conv-1", elsewhere, job.output),
+                      limits(azurite.account_url + "/"))  # fmt: skip
+    message = failed(outcome)
+    assert "'settings.inputLocation.storageContainerUri'" in message and "not allowed" in message
+    assert case.result()[-2:] == [{"error": "BadRequest", "title": message}, {"result": "failed"}]
+
+
 def test_fbx_is_refused_with_what_to_do(azurite: Azurite) -> None:
     case = BlobCase(azurite, settings=None)
     azurite.upload(case.source, "cars/car.fbx", b"Kaydara FBX Binary  \x00")

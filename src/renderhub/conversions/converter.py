@@ -81,14 +81,16 @@ class _Conversion:
 
     def run(self) -> ConversionOutcome:
         try:
-            input_address = check_input_location(self.job.input, self.limits.allowed_storage)
             output_address = check_output_location(self.job.output, self.limits.allowed_storage)
-        except BadRequest as exc:
+        except BadRequest as exc:  # nowhere to write a result file
             return ConversionOutcome.failed("BadRequest", exc.message)
         self.output = open_container(output_address, role="output")
         try:
+            input_address = check_input_location(self.job.input, self.limits.allowed_storage)
             source = open_container(input_address, role="input")
             return ConversionOutcome.succeeded(self._convert(source))
+        except BadRequest as exc:
+            return self._failed("BadRequest", exc.message)
         except ConversionFailure as failure:
             return self._failed(failure.code, failure.message)
         except StorageError as exc:
