@@ -11,21 +11,25 @@ With a real Azurite (tools/azurite, from scripts/install test) on loopback:
    host does before it reports Ready), `load_to_scene_data` adds `scene_data` (the merged
    buffers the renderer draws), so it is the whole way from file to renderer.
 
-Not measured here: several conversions in parallel, which needs the conversion runner (the
-process pool / Ray tasks that call `convert`); see the report for that.
+3. with --parallel N: N conversions of the same model started at once, each in its own
+   worker process (a plain ProcessPoolExecutor standing in for the conversion runner), as the
+   wall time from submitting them to the last one finishing.
 
-    .venv/bin/python bench/conversion.py [--triangles 1000000] [--runs 3] [--output FILE]
+    .venv/bin/python bench/conversion.py [--triangles 1000000] [--runs 3] [--parallel 4]
+        [--output FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import platform
 import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -86,6 +90,39 @@ def time_conversions(azurite: Azurite, glb: Path, runs: int) -> tuple[list[float
     return seconds, azurite.download(target, "run0/model.arrAsset")
 
 
+def time_parallel(azurite: Azurite, glb: Path, count: int) -> dict[str, Any]:
+    """`count` conversions at once, one worker process each (started before the clock)."""
+    source = azurite.create_container()
+    target = azurite.create_container()
+    azurite.upload(source, "bench/model.glb", glb.read_bytes())
+    limits = ConversionLimits((azurite.account_url + "/",), 2 << 30, 2 << 30, 300.0, 1800.0)
+    jobs = [
+        ConversionJob(
+            f"parallel-{index}",
+            InputLocation(source, "model.glb", "bench/", azurite.sas(source, "rl")),
+            OutputLocation(target, "model.arrAsset", f"p{index}/", azurite.sas(target, "w")),
+        )
+        for index in range(count)
+    ]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+        list(pool.map(_warm_worker, range(count)))  # start the workers and their imports
+        started = time.perf_counter()
+        outcomes = list(pool.map(convert, jobs, [limits] * count))
+        wall = time.perf_counter() - started
+    failures = [o.error_message for o in outcomes if o.status is not ConversionStatus.SUCCEEDED]
+    if failures:
+        raise SystemExit(f"parallel conversion failed: {failures[0]}")
+    log(f"{count} conversions in parallel: {wall:.2f} s")
+    return {"count": count, "wall_s": round(wall, 2)}
+
+
+def _warm_worker(_: int) -> None:
+    import trimesh  # noqa: F401
+
+    import renderhub.conversions.meshing  # noqa: F401
+
+
 def time_host_loads(path: Path, runs: int) -> dict[str, Any]:
     """`load`: file -> the host's scene (Ready); `load_to_scene_data`: on to the renderer's
     buffers. Each run is in this process after one untimed warm-up load."""
@@ -114,6 +151,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--triangles", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--parallel", type=int, default=0, metavar="N",
+                        help="also time N conversions at once (0: skip)")  # fmt: skip
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
     started = datetime.now(UTC)
@@ -134,6 +173,8 @@ def main() -> None:
         make_glb(args.triangles, glb)
         with azurite_server() as azurite:
             conversions, asset_bytes = time_conversions(azurite, glb, args.runs)
+            if args.parallel:
+                report["parallel"] = time_parallel(azurite, glb, args.parallel)
         asset = Path(folder) / "model.arrAsset"
         asset.write_bytes(asset_bytes)
         log("timing host loads")
