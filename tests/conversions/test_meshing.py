@@ -129,3 +129,19 @@ def test_a_model_with_no_triangles_fails(tmp_path: Path) -> None:
     (tmp_path / "p.ply").write_bytes(cloud.export(file_type="ply"))
     with pytest.raises(ModelReadError, match="holds no triangles"):
         convert_model(tmp_path / "p.ply", "p.ply", ConversionSettings())
+
+
+def test_an_obj_without_its_textures_or_materials_warns(tmp_path: Path) -> None:
+    box = trimesh.creation.box()
+    lines = [f"v {x} {y} {z}" for x, y, z in box.vertices]
+    lines += ["mtllib box.mtl", "mtllib gone.mtl", "usemtl paint"]
+    lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in box.faces]
+    (tmp_path / "box.obj").write_text("\n".join(lines) + "\n")
+    (tmp_path / "box.mtl").write_text("newmtl paint\nKd 1 0 0\nmap_Kd -s 1 1 1 paint.png\n")
+    meshed = convert_model(tmp_path / "box.obj", "box.obj", ConversionSettings())
+    assert meshed.asset.triangles == 12
+    assert [(w.code, w.title, w.details) for w in meshed.warnings] == [
+        ("4004", "Missing texture",
+         {"texture": "paint.png", "materialLibrary": "box.mtl", "model": "box.obj"}),
+        ("4005", "Missing material library", {"materialLibrary": "gone.mtl", "model": "box.obj"}),
+    ]  # fmt: skip

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,12 +77,15 @@ def convert_model(path: Path, name: str, settings: ConversionSettings) -> Meshed
 
 
 def load_scene(path: Path, name: str, warnings: list[ConversionWarning]) -> Any:
-    """trimesh's scene of the model, unprocessed (welding is done here, faster). A glTF's
-    missing textures become warnings; its missing buffers are an error."""
+    """trimesh's scene of the model, unprocessed (welding is done here, faster). Missing
+    textures (and an OBJ's missing material files) become warnings; a glTF's missing buffers
+    are an error."""
     import trimesh
 
     if path.suffix.lower() == ".gltf":
         path = _gltf_without_missing_images(path, name, warnings)
+    elif path.suffix.lower() == ".obj":
+        warnings.extend(_obj_missing_files(path, name))
     try:
         return trimesh.load_scene(path, process=False)
     except Exception as exc:
@@ -134,6 +138,32 @@ def _white_pixel_png() -> str:
     encoded = io.BytesIO()
     Image.new("RGBA", (1, 1), (255, 255, 255, 255)).save(encoded, format="PNG")
     return "data:image/png;base64," + base64.b64encode(encoded.getvalue()).decode()
+
+
+_MTLLIB = re.compile(rb"^[ \t]*mtllib[ \t]+(.+?)[ \t]*$", re.MULTILINE)
+_TEXTURE_MAP = re.compile(
+    rb"^[ \t]*(?:map_Kd|map_Ka|map_Ks|map_Bump|map_bump|bump|map_d|norm)[ \t]+(.+?)[ \t]*$",
+    re.MULTILINE,
+)
+
+
+def _obj_missing_files(path: Path, name: str) -> list[ConversionWarning]:
+    """An OBJ's material libraries and their textures that are not beside it (trimesh goes
+    on without them, so the user is told here)."""
+    folder = path.parent.resolve()
+    warnings = []
+    for match in _MTLLIB.finditer(path.read_bytes()):
+        library = match.group(1).decode(errors="replace")
+        if not _beside(folder, library):
+            details = {"materialLibrary": library, "model": name}
+            warnings.append(ConversionWarning("4005", "Missing material library", details))
+            continue
+        for texture in _TEXTURE_MAP.finditer((folder / library).read_bytes()):
+            file = texture.group(1).decode(errors="replace").split()[-1]  # options come first
+            if not _beside(folder, file):
+                details = {"texture": file, "materialLibrary": library, "model": name}
+                warnings.append(ConversionWarning("4004", "Missing texture", details))
+    return warnings
 
 
 def _entries(document: dict[str, Any], key: str) -> list[dict[str, Any]]:

@@ -90,6 +90,7 @@ class ConversionSettings(RequestBody):
             "vertex": "vertex",
             "metadata_keys": "metadataKeys",
             "fbx_assume_metallic": "fbxAssumeMetallic",
+            "generate_collision_mesh": "generateCollisionMesh",
         }
         unapplied = [alias for name, alias in names.items() if name in given]
         if "material_override" in given and not self.material_override:
