@@ -60,7 +60,13 @@ class BlobCase:
         azurite.upload(self.source, "elsewhere/unrelated.bin", bytes(1000))
 
     def job(
-        self, *, read: str = "rl", write: str = "w", model: str = "box.gltf", prefix: str = "cars/"
+        self,
+        *,
+        read: str = "rl",
+        write: str = "w",
+        model: str = "box.gltf",
+        prefix: str = "cars/",
+        out_prefix: str = "out/",
     ) -> ConversionJob:
         return ConversionJob(
             conversion_id="conv-1",
@@ -68,12 +74,13 @@ class BlobCase:
                 self.source, model, prefix, "?" + self.azurite.sas(self.source, read)
             ),
             output=OutputLocation(
-                self.target, "box.arrAsset", "out/", self.azurite.sas(self.target, write)
+                self.target, "box.arrAsset", out_prefix, self.azurite.sas(self.target, write)
             ),
         )
 
     def run(self, **changes: Any) -> ConversionOutcome:
-        job_args = {k: changes.pop(k) for k in ("read", "write", "model", "prefix") if k in changes}
+        names = ("read", "write", "model", "prefix", "out_prefix")
+        job_args = {k: changes.pop(k) for k in names if k in changes}
         return convert(self.job(**job_args), limits(self.azurite.account_url + "/", **changes))
 
     def output(self, name: str) -> bytes:
@@ -118,6 +125,13 @@ def test_converts_a_gltf_with_its_files_and_settings_on_azurite(azurite: Azurite
         "cars/box.gltf",
         "cars/paint.png",
     ]  # fmt: skip  (nothing outside the blob prefix)
+
+
+def test_blob_prefixes_are_virtual_folders(azurite: Azurite) -> None:
+    case = BlobCase(azurite)
+    outcome = case.run(prefix="cars", out_prefix="out")  # no trailing '/': the same folders
+    assert outcome.output_asset_uri == f"{case.target}/out/box.arrAsset", outcome.error_message
+    assert case.result()[-1] == {"result": "succeeded"}
 
 
 def test_converts_between_local_folders_and_warns_of_a_missing_texture(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from renderhub.conversions.jobs import InputLocation, OutputLocation
 from renderhub.errors import BadRequest
-from renderhub.storage.locations import check_input_location, check_output_location
+from renderhub.storage.locations import check_input_location, check_output_location, in_folder
 
 BLOB = "https://acct.blob.core.windows.net"
 SAS = "sv=2025-01-05&sp=rl&sig=abc%3D"
@@ -165,3 +165,8 @@ def test_file_containers_resolve_and_must_be_allowed(tmp_path: Path) -> None:
     with_sas = inputs(storage_container_uri=folder.as_uri())
     error = refused(check_input_location, with_sas, allowed)
     assert error.target == f"{IN}.storageContainerReadListSas"
+
+
+def test_blob_prefixes_are_folders() -> None:
+    assert in_folder("", "box.glb") == "box.glb"
+    assert in_folder("cars", "box.glb") == in_folder("cars/", "box.glb") == "cars/box.glb"

@@ -27,7 +27,7 @@ from renderhub.conversions.settings_file import (
 )
 from renderhub.errors import BadRequest
 from renderhub.storage.containers import Container, StorageError, TooLarge, open_container
-from renderhub.storage.locations import check_input_location, check_output_location
+from renderhub.storage.locations import check_input_location, check_output_location, in_folder
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class _Conversion:
 
     def _download(self, source: Container) -> _Input:
         location = self.job.input
-        model_name = location.blob_prefix + location.relative_input_asset_path
+        model_name = in_folder(location.blob_prefix, location.relative_input_asset_path)
         listing = location.blob_prefix or _folder_of(model_name)
         names = source.list_names(listing, self.limits.storage_timeout_seconds)
         if model_name not in names:
@@ -134,7 +134,7 @@ class _Conversion:
         remaining = self.limits.max_input_bytes
         kept = []
         for name in ordered:
-            target = (root / name[len(listing) :]).resolve()
+            target = (root / _local_name(name, listing)).resolve()
             if not target.is_relative_to(root.resolve()) or name.endswith("/"):
                 continue  # a blob name that would land outside the work folder
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -151,7 +151,7 @@ class _Conversion:
                 ) from None
             kept.append(name)
             self._check_time("downloading the input")
-        return _Input(model=(root / model_name[len(listing) :]).resolve(), files=tuple(kept))
+        return _Input(model=(root / _local_name(model_name, listing)).resolve(), files=tuple(kept))
 
     def _settings(self, model: Path) -> ConversionSettings:
         """`<model name>.ConversionSettings.json` beside the model, else ARR's defaults."""
@@ -194,7 +194,7 @@ class _Conversion:
                 f"{self.limits.max_output_bytes:,} bytes; reduce the model, or ask the operator "
                 "to raise the limit."
             )
-        asset_name = self.job.output.blob_prefix + self.job.output.output_asset_filename
+        asset_name = in_folder(self.job.output.blob_prefix, self.job.output.output_asset_filename)
         self.output.write_file(asset_name, local, self.limits.storage_timeout_seconds)
         info = info_document(
             input_file=self.job.input.relative_input_asset_path,
@@ -223,7 +223,7 @@ class _Conversion:
     def _write_report(self, kind: str, document: object) -> None:
         assert self.output is not None
         stem = self.job.output.output_asset_filename.removesuffix(ASSET_SUFFIX)
-        name = f"{self.job.output.blob_prefix}{stem}.{kind}"
+        name = in_folder(self.job.output.blob_prefix, f"{stem}.{kind}")
         self.output.write_bytes(name, encode(document), self.limits.storage_timeout_seconds)
 
     def _check_time(self, step: str) -> None:
@@ -233,6 +233,11 @@ class _Conversion:
                 f"{self.limits.timeout_seconds:g} seconds ({step}); reduce the model, or ask "
                 "the operator to raise the limit."
             )
+
+
+def _local_name(name: str, listing: str) -> str:
+    """Where blob `name` goes in the work folder: its name after the listed prefix."""
+    return name[len(listing) :].lstrip("/")
 
 
 def _folder_of(name: str) -> str:

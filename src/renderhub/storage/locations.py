@@ -52,7 +52,7 @@ def check_input_location(location: InputLocation, allowed: Sequence[str]) -> Con
     check_blob_prefix(location.blob_prefix, f"{INPUT_FIELDS}.blobPrefix")
     field = f"{INPUT_FIELDS}.relativeInputAssetPath"
     check_blob_name(location.relative_input_asset_path, field)
-    check_blob_name(location.blob_prefix + location.relative_input_asset_path, field)
+    check_blob_name(in_folder(location.blob_prefix, location.relative_input_asset_path), field)
     return address
 
 
@@ -75,7 +75,7 @@ def check_output_location(location: OutputLocation, allowed: Sequence[str]) -> C
         )
     if not name.endswith(ASSET_SUFFIX) or name == ASSET_SUFFIX:
         raise BadRequest(f"'{field}' must be a name ending in '{ASSET_SUFFIX}'.", target=field)
-    check_blob_name(location.blob_prefix + name, field)
+    check_blob_name(in_folder(location.blob_prefix, name), field)
     return address
 
 
@@ -194,6 +194,14 @@ def under_prefix(uri: str, prefix: str) -> bool:
     if prefix.endswith("/"):
         return uri.startswith(prefix) or uri == prefix.rstrip("/")
     return uri == prefix or uri.startswith(prefix + "/")
+
+
+def in_folder(prefix: str, name: str) -> str:
+    """The blob `name` under `prefix`, a virtual folder as in ARR: "cars" and "cars/" both
+    put "box.glb" at "cars/box.glb"."""
+    if not prefix or prefix.endswith("/"):
+        return prefix + name
+    return f"{prefix}/{name}"
 
 
 def check_blob_prefix(prefix: str, field: str) -> None:
