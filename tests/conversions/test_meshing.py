@@ -12,7 +12,12 @@ import pytest
 import trimesh
 
 from renderhub.assets import Asset
-from renderhub.conversions.meshing import ModelReadError, convert_model, srgb_to_linear
+from renderhub.conversions.meshing import (
+    ModelReadError,
+    convert_model,
+    srgb_to_linear,
+    unique_rows,
+)
 from renderhub.conversions.settings_file import ConversionSettings, parse_settings
 from renderhub.samples import sample_files
 from tests.conversions.models import box_gltf, glb_of
@@ -145,3 +150,26 @@ def test_an_obj_without_its_textures_or_materials_warns(tmp_path: Path) -> None:
          {"texture": "paint.png", "materialLibrary": "box.mtl", "model": "box.obj"}),
         ("4005", "Missing material library", {"materialLibrary": "gone.mtl", "model": "box.obj"}),
     ]  # fmt: skip
+
+
+def test_unique_rows_finds_the_distinct_rows() -> None:
+    rng = np.random.default_rng(3)
+    distinct = rng.integers(0, 255, (50, 13), dtype=np.uint8)  # 13 bytes: padded to words
+    picks = rng.integers(0, 50, 400)
+    rows = distinct[picks]
+    first, inverse = unique_rows(rows)
+    assert len(first) == len(np.unique(picks))
+    np.testing.assert_array_equal(rows[first][inverse], rows)
+    assert (
+        first == np.array([np.flatnonzero((rows == rows[i]).all(axis=1))[0] for i in first])
+    ).all()
+
+
+def test_unique_rows_survives_hash_collisions(monkeypatch: pytest.MonkeyPatch) -> None:
+    import renderhub.conversions.meshing as meshing
+
+    monkeypatch.setattr(meshing, "_MIX", np.uint64(0))  # every row hashes to 0
+    rows = np.array([[1, 2], [3, 4], [1, 2]], dtype=np.uint8)
+    first, inverse = unique_rows(rows)
+    np.testing.assert_array_equal(rows[first][inverse], rows)
+    assert len(first) == 2

@@ -395,13 +395,11 @@ def _weld(
     columns = [_as_key_bytes(array) for array in floats]
     columns.append(colours)
     rows = np.ascontiguousarray(np.hstack(columns))
-    keys = rows.view(np.dtype((np.void, rows.shape[1]))).ravel()
-    used = np.unique(faces)
-    unique_keys, first, inverse = np.unique(keys[used], return_index=True, return_inverse=True)
+    used = np.flatnonzero(np.bincount(faces.ravel(), minlength=len(positions)))
+    first, inverse = unique_rows(rows[used])
     remap = np.empty(len(positions), dtype=np.int64)
-    remap[used] = inverse.ravel()
+    remap[used] = inverse
     keep = used[first]
-    del unique_keys
     return (
         positions[keep],
         None if normals is None else normals[keep],
@@ -409,6 +407,37 @@ def _weld(
         remap[faces],
         None if uvs is None else uvs[keep],
     )
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # an odd 64-bit constant (the golden ratio's bits)
+
+
+def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For byte rows (N, B): the index of each distinct row's first copy, and for every row
+    the position of its distinct row among those. Rows are hashed to 64 bits and sorted as
+    integers (sorting raw bytes takes ~10x longer); a hash collision is caught by comparing
+    the rows, and then the exact, slower sort is used."""
+    words = _as_words(rows)
+    hashes = np.zeros(len(rows), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for column in words.T:
+            hashes = (hashes ^ column.astype(np.uint64)) * _MIX
+            hashes ^= hashes >> np.uint64(29)
+    _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    if np.array_equal(rows[first][inverse], rows):
+        return first, inverse
+    keys = np.ascontiguousarray(rows).view(np.dtype((np.void, rows.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return first, inverse.ravel()
+
+
+def _as_words(rows: np.ndarray) -> np.ndarray:
+    """Byte rows as uint32 columns (padded with zero bytes to a multiple of 4)."""
+    padding = -rows.shape[1] % 4
+    if padding:
+        rows = np.hstack([rows, np.zeros((len(rows), padding), dtype=np.uint8)])
+    return np.ascontiguousarray(rows).view(np.uint32)
 
 
 def _as_key_bytes(array: np.ndarray) -> np.ndarray:
