@@ -14,10 +14,11 @@ RED_TEXTURE_RGBA = (200, 30, 40, 255)
 
 
 def box_gltf(
-    name: str = "box", texture: str = "paint.png", buffer: str = "box.bin"
+    name: str = "box", texture: str = "paint.png", buffer: str = "box.bin", copies: int = 1
 ) -> dict[str, bytes]:
     """Files of a textured box (12 triangles, 24 vertices with normals and UVs): `<name>.gltf`,
-    the buffer and the texture (a solid red 4x4 PNG), by file name."""
+    the buffer and the texture (a solid red 4x4 PNG), by file name. With `copies`, that many
+    boxes side by side, each a node with a mesh and a material of its own (all alike)."""
     box = trimesh.creation.box(extents=(2.0, 1.0, 0.5))
     box.unmerge_vertices()
     corners = box.faces.ravel()
@@ -32,13 +33,15 @@ def box_gltf(
     document = {
         "asset": {"version": "2.0", "generator": "renderhub tests"},
         "scene": 0,
-        "scenes": [{"nodes": [0]}],
-        "nodes": [{"name": "box", "mesh": 0}],
+        "scenes": [{"nodes": list(range(copies))}],
+        "nodes": [{"name": f"box{i}" if i else "box", "mesh": i, "translation": [0, 0, 2.0 * i]}
+                  for i in range(copies)],
         "meshes": [{"primitives": [{
             "attributes": {"POSITION": 0, "NORMAL": 1, "TEXCOORD_0": 2},
-            "indices": 3, "material": 0}]}],
-        "materials": [{"name": "paint", "pbrMetallicRoughness": {
-            "baseColorTexture": {"index": 0}, "baseColorFactor": [1, 1, 1, 1]}}],
+            "indices": 3, "material": i}]} for i in range(copies)],
+        "materials": [{"name": f"paint{i}" if i else "paint", "pbrMetallicRoughness": {
+            "baseColorTexture": {"index": 0}, "baseColorFactor": [1, 1, 1, 1]}}
+            for i in range(copies)],
         "textures": [{"source": 0}],
         "images": [{"uri": texture}],
         "buffers": [{"uri": buffer, "byteLength": sum(len(b) for b in blobs)}],

@@ -173,3 +173,12 @@ def test_unique_rows_survives_hash_collisions(monkeypatch: pytest.MonkeyPatch) -
     first, inverse = unique_rows(rows)
     np.testing.assert_array_equal(rows[first][inverse], rows)
     assert len(first) == 2
+
+
+def test_materials_alike_merge_unless_deduplication_is_off(tmp_path: Path) -> None:
+    files = box_gltf(copies=3)  # three nodes, each with its own mesh and material, all alike
+    merged = convert_files(tmp_path, files, "box.gltf")
+    assert (len(merged.meshes), len(merged.materials), merged.triangles) == (1, 1, 36)
+    apart = convert_files(tmp_path, files, "box.gltf", deduplicateMaterials=False)
+    assert (len(apart.meshes), len(apart.materials), apart.triangles) == (3, 3, 36)
+    assert sorted(m.name for m in apart.materials) == ["paint", "paint1", "paint2"]

@@ -204,7 +204,6 @@ def bounding_box(bounds: np.ndarray | None) -> dict[str, list[float]] | None:
 class _Part:
     """One mesh instance in output space, welded, before merging by material."""
 
-    material_key: object
     material: Any
     positions: np.ndarray
     normals: np.ndarray
@@ -266,14 +265,25 @@ def _part(mesh: Any, transform: np.ndarray, settings: ConversionSettings) -> _Pa
         lengths = np.linalg.norm(normals, axis=1, keepdims=True)
         np.divide(normals, lengths, out=normals, where=lengths > 0)
     material = getattr(mesh.visual, "material", None)
-    key: object = _material_key(material, settings)
-    return _Part(key, material, positions, normals.astype(np.float32), colours, faces, uvs)
+    return _Part(material, positions, normals.astype(np.float32), colours, faces, uvs)
 
 
 def _material_key(material: Any, settings: ConversionSettings) -> object:
+    """What groups meshes into one: the material's content with deduplicateMaterials (two
+    materials alike merge), else the material itself."""
     if material is None:
         return "default"
-    return hash(material) if settings.deduplicate_materials else id(material)
+    if not settings.deduplicate_materials:
+        return id(material)
+    data = getattr(material, "_data", None)  # a PBR material's properties, by name
+    if not isinstance(data, dict):
+        return hash(material)
+    properties = tuple(
+        (key, np.asanyarray(value).tobytes())  # a texture's pixels too
+        for key, value in sorted(data.items())
+        if value is not None and key != "name"
+    )
+    return hash((type(material).__name__, properties))
 
 
 def _source_normals(mesh: Any) -> np.ndarray | None:
@@ -456,9 +466,12 @@ def _recentre(parts: list[_Part]) -> np.ndarray:
 
 
 def _merge_by_material(parts: list[_Part], scene: Any, settings: ConversionSettings) -> Asset:
+    keys: dict[int, object] = {}  # one key per material object, however often it is used
     groups: dict[object, list[_Part]] = {}
     for part in parts:
-        groups.setdefault(part.material_key, []).append(part)
+        if id(part.material) not in keys:
+            keys[id(part.material)] = _material_key(part.material, settings)
+        groups.setdefault(keys[id(part.material)], []).append(part)
     meshes, materials = [], []
     for index, group in enumerate(groups.values()):
         materials.append(_asset_material(group[0].material, index, settings))
