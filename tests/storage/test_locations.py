@@ -9,7 +9,12 @@ import pytest
 
 from renderhub.conversions.jobs import InputLocation, OutputLocation
 from renderhub.errors import BadRequest
-from renderhub.storage.locations import check_input_location, check_output_location, in_folder
+from renderhub.storage.locations import (
+    check_input_location,
+    check_output_location,
+    default_output_filename,
+    in_folder,
+)
 
 BLOB = "https://acct.blob.core.windows.net"
 SAS = "sv=2025-01-05&sp=rl&sig=abc%3D"
@@ -170,3 +175,8 @@ def test_file_containers_resolve_and_must_be_allowed(tmp_path: Path) -> None:
 def test_blob_prefixes_are_folders() -> None:
     assert in_folder("", "box.glb") == "box.glb"
     assert in_folder("cars", "box.glb") == in_folder("cars/", "box.glb") == "cars/box.glb"
+
+
+def test_the_default_output_name_is_the_inputs() -> None:
+    assert default_output_filename("cars/red car.gltf") == "red car.arrAsset"
+    assert default_output_filename("model.tar.glb") == "model.tar.arrAsset"

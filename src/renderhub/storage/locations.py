@@ -79,6 +79,12 @@ def check_output_location(location: OutputLocation, allowed: Sequence[str]) -> C
     return address
 
 
+def default_output_filename(relative_input_asset_path: str) -> str:
+    """ARR's default `outputAssetFilename`: the input's file name with `.arrAsset`."""
+    stem = PurePosixPath(relative_input_asset_path).stem or "model"
+    return stem + ASSET_SUFFIX
+
+
 def container_address(
     uri: str,
     sas: str | None,
