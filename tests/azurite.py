@@ -16,8 +16,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from azure.storage.blob import ContainerClient
 
 ACCOUNT = "devstoreaccount1"
 # Azurite's well-known development account key (public, the same in every Azurite).
@@ -63,7 +67,7 @@ class Azurite:
     def names(self, container_uri: str) -> list[str]:
         return sorted(self._container(container_uri).list_blob_names())
 
-    def _container(self, container_uri: str):  # type: ignore[no-untyped-def]
+    def _container(self, container_uri: str) -> ContainerClient:
         from azure.storage.blob import ContainerClient
 
         return ContainerClient(

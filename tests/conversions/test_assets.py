@@ -37,7 +37,7 @@ def sample_asset() -> Asset:
     plain = AssetMesh(
         material=1,
         positions=np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], np.float32),
-        normals=np.tile(np.float32([0, 0, 1]), (3, 1)),
+        normals=np.tile(np.array([0, 0, 1], np.float32), (3, 1)),
         colours=np.full((3, 4), 200, np.uint8),
         indices=np.array([[0, 1, 2]], dtype=np.uint32),
     )
