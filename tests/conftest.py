@@ -30,6 +30,7 @@ from renderhub.settings import Settings
 from renderhub.status import SessionStatus
 from renderhub.store.accounts import NewAccount
 from renderhub.testing import FakeBackend
+from tests.azurite import azurite  # noqa: F401  (the session's Azurite, for any test package)
 from tests.postgres import create_database, drop_database, postgres_server
 
 API = "api-version=2021-01-01"

@@ -1,18 +1,23 @@
 """Which model URLs a session may ask for, checked the same way at the API edge and in the host.
 
 By default only files under `<data-dir>/models/` may be loaded. Anything else (another file
-path, an http(s) URL) only when its URL starts with a prefix the operator allowed.
+path, an http(s) URL) only when its URL starts with a prefix the operator allowed for models
+(--allow-models) or lies in a storage container allowed for conversions (--allow-storage), so
+a converted asset can be loaded from where its conversion wrote it: a blob URL with a SAS
+query. Messages never show a URL's query (a SAS is a secret): it reads `?<SAS redacted>`.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from renderhub.errors import BadRequest
+from renderhub.storage.locations import under_prefix
 
-MODEL_SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl")
+MODEL_SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl", ".arrAsset")
 MAX_URL_LENGTH = 2048
 MAX_MODELS_PER_SESSION = 16
 
@@ -34,10 +39,25 @@ class ModelSource:
         return PurePosixPath(name.lower()).suffix
 
 
+def redact(url: str) -> str:
+    """`url` fit for a message or a log: its query (a SAS) replaced by `?<SAS redacted>`."""
+    head, mark, _query = url.partition("?")
+    return f"{head}?<SAS redacted>" if mark else url
+
+
+def redact_urls(text: str) -> str:
+    """`text` (an exception's words, say) with the query of every URL in it redacted."""
+    return re.sub(r"(https?://[^\s?'\"]*)\?[^\s'\"]*", r"\1?<SAS redacted>", text)
+
+
 @dataclass(frozen=True, slots=True)
 class ModelPolicy:
+    """`allowed_prefixes`: --allow-models, plain string prefixes; `storage_prefixes`:
+    --allow-storage, container prefixes matched on whole path segments (query left out)."""
+
     models_dir: Path
     allowed_prefixes: tuple[str, ...] = ()
+    storage_prefixes: tuple[str, ...] = ()
 
     def check_all(self, urls: object, *, require_local_files: bool = False) -> list[ModelSource]:
         """Check a request's model list; optionally also that local files exist."""
@@ -50,7 +70,7 @@ class ModelPolicy:
         sources = [self.check(url) for url in urls]
         for source in sources:
             if require_local_files and source.path is not None and not _is_file(source.path):
-                raise BadRequest(f"Model {source.url!r} does not exist.", target="models")
+                raise BadRequest(f"Model {redact(source.url)!r} does not exist.", target="models")
         return sources
 
     def check(self, url: str) -> ModelSource:
@@ -59,10 +79,11 @@ class ModelPolicy:
         try:
             source = self._resolve(url)
         except (ValueError, OSError) as exc:  # a NUL byte, a lone surrogate, a bad IPv6 host...
-            raise BadRequest(f"Model {url!r} is not a valid URL or file path.") from exc
-        if source.suffix not in MODEL_SUFFIXES:
+            raise BadRequest(f"Model {redact(url)!r} is not a valid URL or file path.") from exc
+        if source.suffix not in _LOWER_SUFFIXES:
             raise BadRequest(
-                f"Model {url!r} has an unsupported type; supported: {', '.join(MODEL_SUFFIXES)}."
+                f"Model {redact(url)!r} has an unsupported type; supported: "
+                f"{', '.join(MODEL_SUFFIXES)}."
             )
         return source
 
@@ -71,34 +92,43 @@ class ModelPolicy:
         scheme = parts.scheme.lower()
         if scheme in ("http", "https"):
             if not parts.hostname:
-                raise BadRequest(f"Model URL {url!r} has no host.")
+                raise BadRequest(f"Model URL {redact(url)!r} has no host.")
             if not self._allowed_by_prefix(url):
                 raise BadRequest(
-                    f"Model URL {url!r} is not allowed: the operator allows only files in the "
-                    "models directory and URLs starting with an allowed prefix "
-                    "(renderhub serve --allow-models PREFIX)."
+                    f"Model URL {redact(url)!r} is not allowed: the operator allows only files "
+                    "in the models directory and URLs starting with an allowed prefix "
+                    "(renderhub serve --allow-models PREFIX, or --allow-storage PREFIX for "
+                    "converted assets)."
                 )
             return ModelSource(url=url)
         if scheme == "file":
             if parts.netloc not in ("", "localhost"):
-                raise BadRequest(f"Model URL {url!r} names a remote file host.")
+                raise BadRequest(f"Model URL {redact(url)!r} names a remote file host.")
             return self._local(url, Path(unquote(parts.path)))
         if scheme == "":
             return self._local(url, self.models_dir / unquote(url))
-        raise BadRequest(f"Model URL {url!r} has an unsupported scheme; use file, http or https.")
+        raise BadRequest(
+            f"Model URL {redact(url)!r} has an unsupported scheme; use file, http or https."
+        )
 
     def _local(self, url: str, path: Path) -> ModelSource:
         resolved = path.resolve()
         inside = resolved.is_relative_to(self.models_dir.resolve())
         if not inside and not self._allowed_by_prefix(resolved.as_uri()):
             raise BadRequest(
-                f"Model {url!r} is outside the models directory; the operator must allow it "
-                "with renderhub serve --allow-models PREFIX."
+                f"Model {redact(url)!r} is outside the models directory; the operator must "
+                "allow it with renderhub serve --allow-models PREFIX."
             )
         return ModelSource(url=url, path=resolved)
 
     def _allowed_by_prefix(self, url: str) -> bool:
-        return any(url.startswith(prefix) for prefix in self.allowed_prefixes)
+        if any(url.startswith(prefix) for prefix in self.allowed_prefixes):
+            return True
+        without_query = url.partition("?")[0].partition("#")[0]
+        return any(under_prefix(without_query, prefix) for prefix in self.storage_prefixes)
+
+
+_LOWER_SUFFIXES = frozenset(suffix.lower() for suffix in MODEL_SUFFIXES)
 
 
 def _is_file(path: Path) -> bool:

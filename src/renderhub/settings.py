@@ -129,7 +129,7 @@ class Settings(BaseSettings):
 
     @property
     def model_policy(self) -> ModelPolicy:
-        return ModelPolicy(self.models_dir, tuple(self.allow_models))
+        return ModelPolicy(self.models_dir, tuple(self.allow_models), tuple(self.allow_storage))
 
     def polygon_limit_for(self, size: SessionSize) -> int | None:
         return self.standard_polygon_limit if size is SessionSize.STANDARD else None

@@ -155,6 +155,8 @@ class LocalBackend:
             command += ["--public-key", str(public_key)]
         for prefix in settings.allow_models:
             command += ["--allow-models", prefix]
+        for prefix in settings.allow_storage:
+            command += ["--allow-storage", prefix]
         return command
 
     def _log_path(self, owner: str, name: str) -> Path:

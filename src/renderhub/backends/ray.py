@@ -258,6 +258,8 @@ class RayBackend:
             arguments += ["--ice-server", server]
         for prefix in settings.allow_models:
             arguments += ["--allow-models", prefix]
+        for prefix in settings.allow_storage:
+            arguments += ["--allow-storage", prefix]
         return arguments
 
     async def poll(self, state: BackendState) -> HostHealth:

@@ -80,6 +80,14 @@ log = logging.getLogger("renderhub.host")
     help="Also allow model URLs starting with this prefix (repeat).",
 )
 @click.option(
+    "--allow-storage",
+    "storage_prefixes",
+    multiple=True,
+    metavar="PREFIX",
+    help="Also allow models (converted assets) in storage containers under this prefix "
+    "(repeat); blob URLs may carry a SAS query.",
+)
+@click.option(
     "--polygon-limit",
     type=click.IntRange(min=0),
     help="Most polygons rendered; 0 for no limit. Default: the size's limit.",
@@ -146,6 +154,7 @@ def host(
     models_dir: Path,
     models_url: str | None,
     allowed_prefixes: tuple[str, ...],
+    storage_prefixes: tuple[str, ...],
     polygon_limit: int | None,
     max_model_bytes: int,
     fetch_timeout: float,
@@ -176,7 +185,7 @@ def host(
         size=session_size,
         deadline=deadline,
         models=models,
-        policy=ModelPolicy(models_dir, allowed_prefixes),
+        policy=ModelPolicy(models_dir, allowed_prefixes, storage_prefixes),
         polygon_limit=_polygon_limit(polygon_limit, session_size),
         limits=FetchLimits(max_bytes=max_model_bytes, timeout_seconds=fetch_timeout),
         control_token=control_token,

@@ -10,7 +10,7 @@ import httpx
 
 from renderhub.host.config import FetchLimits, RemoteModels
 from renderhub.host.errors import ModelLoadError
-from renderhub.model_sources import ModelSource
+from renderhub.model_sources import ModelSource, redact, redact_urls
 
 _CHUNK_BYTES = 1 << 16
 
@@ -29,11 +29,11 @@ async def fetch_model(
     if source.path is not None:
         relative = _under(source.path, models_dir) if remote is not None else None
         if remote is None or relative is None:
-            return check_local_file(source.url, source.path, limits.max_bytes)
+            return check_local_file(redact(source.url), source.path, limits.max_bytes)
         url, headers = remote.url_for(relative), remote.headers()
     target = work_dir / f"model-{secrets.token_hex(6)}{source.suffix}"
     try:
-        await download(url, target, limits, headers=headers, name=source.url)
+        await download(url, target, limits, headers=headers, name=redact(source.url))
     except BaseException:
         target.unlink(missing_ok=True)
         raise
@@ -75,10 +75,11 @@ async def download(
 ) -> int:
     """Stream `url` into `target` within the limits; returns the number of bytes written.
 
-    Errors name the model as `name` (default: the URL). Redirects are not followed: the
+    Errors name the model as `name` (default: the URL without its query, which may be a
+    SAS). Redirects are not followed: the
     target of a redirect was never checked against the operator's allowed prefixes.
     """
-    name = name or url
+    name = name or redact(url)
     try:
         async with asyncio.timeout(limits.timeout_seconds):
             return await _stream_to_file(url, target, limits, headers or {}, name)
@@ -88,7 +89,7 @@ async def download(
             f"{limits.timeout_seconds:g} seconds."
         ) from None
     except httpx.HTTPError as exc:
-        cause = (str(exc) or type(exc).__name__).rstrip(".")
+        cause = redact_urls(str(exc) or type(exc).__name__).rstrip(".")
         if isinstance(exc, httpx.ConnectError):
             cause = f"could not connect to its server ({cause})"
         raise ModelLoadError(f"Could not download model {name!r}: {cause}.") from exc

@@ -16,6 +16,7 @@ from renderhub.host.meshes import build_scene, load_model_file
 from renderhub.host.scene import LoadedModel
 from renderhub.host.state import HostState
 from renderhub.host.threads import in_daemon_thread
+from renderhub.model_sources import redact
 
 log = logging.getLogger(__name__)
 
@@ -55,5 +56,7 @@ async def _load_one(url: str, config: HostConfig, work_dir: Path, state: HostSta
     )
     model = await in_daemon_thread(load_model_file, url, path)
     state.model_loaded()
-    log.info("loaded %r: %s polygons, %s bytes", url, f"{model.polygons:,}", f"{model.bytes:,}")
+    log.info(
+        "loaded %r: %s polygons, %s bytes", redact(url), f"{model.polygons:,}", f"{model.bytes:,}"
+    )
     return model

@@ -20,7 +20,9 @@ class LoadedModel:
     bytes: int
 
     def summary(self) -> dict[str, object]:
-        return {"url": self.url, "polygons": self.polygons, "bytes": self.bytes}
+        from renderhub.model_sources import redact
+
+        return {"url": redact(self.url), "polygons": self.polygons, "bytes": self.bytes}
 
 
 @dataclass(frozen=True, slots=True)
