@@ -91,7 +91,7 @@ async def test_a_lapsed_claim_is_taken_over_then_failed_after_its_attempts(
     await store.insert(_conversion(account_id, "c"))
     [claimed] = await store.claim_new("r1", 2000.0, 2010.0, limit=1)
     assert await store.take_over("r2", 2005.0, 2015.0, 5, MAX_ATTEMPTS) == []  # still held
-    await store.renew_claims("r1", 2020.0)
+    await store.renew_claims("r1", 2020.0, [(account_id, "c"), (account_id, "other")])
     assert await store.take_over("r2", 2015.0, 2025.0, 5, MAX_ATTEMPTS) == []  # renewed
     [second] = await store.take_over("r2", 2021.0, 2031.0, 5, MAX_ATTEMPTS)  # lapsed
     assert second.claimed_by == "r2" and second.attempts == 2 and second.started_at == 2021.0

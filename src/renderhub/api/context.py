@@ -9,6 +9,7 @@ from typing import Any
 import json5
 from starlette.requests import Request
 
+from renderhub.conversions.service import ConversionService
 from renderhub.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized
 from renderhub.sessions.access import AccessService
 from renderhub.sessions.service import SessionService
@@ -24,6 +25,7 @@ class ApiContext:
     service: SessionService
     access: AccessService
     verifier: TokenVerifier
+    conversions: ConversionService
 
 
 def context_of(request: Request) -> ApiContext:

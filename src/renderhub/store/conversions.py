@@ -172,10 +172,18 @@ class ConversionStore:
         )
         return await self._execute(statement)
 
-    async def renew_claims(self, replica_id: str, until: float) -> None:
+    async def renew_claims(
+        self, replica_id: str, until: float, keys: list[tuple[str, str]]
+    ) -> None:
+        """Renew this replica's claims on the conversions it is running, given as (account
+        id, conversion id): one whose run ended without its outcome recorded lapses."""
         statement = (
             update(conversions)
-            .where(conversions.c.claimed_by == replica_id, conversions.c.status == _RUNNING)
+            .where(
+                conversions.c.claimed_by == replica_id,
+                conversions.c.status == _RUNNING,
+                tuple_(conversions.c.account_id, conversions.c.id).in_(keys),
+            )
             .values(claimed_until=until)
         )
         async with self._engine.begin() as connection:
