@@ -37,6 +37,7 @@ def fail(job: ConversionJob, limits: ConversionLimits) -> ConversionOutcome:
 
 
 def sleep_past_limit(job: ConversionJob, limits: ConversionLimits) -> ConversionOutcome:
+    mark_attempt(job)
     time.sleep(limits.timeout_seconds + 60)
     return succeed(job, limits)
 
@@ -49,11 +50,16 @@ def raise_error(job: ConversionJob, limits: ConversionLimits) -> ConversionOutco
     raise RuntimeError("the model is upside down")
 
 
-def slow(job: ConversionJob, limits: ConversionLimits) -> ConversionOutcome:
-    """Mark the attempt (a file per attempt, with this process's id), take a while, succeed."""
+def mark_attempt(job: ConversionJob) -> None:
+    """A file per attempt in the output folder: attempt-PID-CONVERSION, PID the process's."""
     folder = output_folder(job)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"attempt-{os.getpid()}").write_text(job.conversion_id)
+    (folder / f"attempt-{os.getpid()}-{job.conversion_id}").touch()
+
+
+def slow(job: ConversionJob, limits: ConversionLimits) -> ConversionOutcome:
+    """Mark the attempt, take a while, succeed."""
+    mark_attempt(job)
     time.sleep(float(os.environ.get(SLOW_SECONDS_ENV, "2")))
     return succeed(job, limits)
 
