@@ -384,7 +384,7 @@ async def test_the_allow_list_names_the_flag_when_nothing_is_allowed(tmp_path: P
         response = await put(plane, "c", body(tmp_path))
         assert response.status_code == 400
         message = response.json()["error"]["message"]
-        assert "renderhub serve --allow-storage PREFIX" in message and "none so far" in message
+        assert "renderhub serve --allow-storage PREFIX" in message and "no storage yet" in message
 
 
 # -- how conversions fail ---------------------------------------------------------------------

@@ -63,11 +63,14 @@ def _check_locations(settings: Settings, job: ConversionJob) -> None:
     }
     for field, uri in fields.items():
         if not any(uri.startswith(prefix) for prefix in settings.allow_storage):
-            allowed = ", ".join(settings.allow_storage) or "none so far"
+            reason = (
+                "it is not under a storage prefix the operator allows"
+                if settings.allow_storage
+                else "this service allows no storage yet"
+            )
             raise BadRequest(
-                f"'{field}' is not under a storage prefix this service may use (allowed: "
-                f"{allowed}); the operator allows one with `renderhub serve --allow-storage "
-                "PREFIX`.",
+                f"'{field}' cannot be used: {reason}. The operator allows containers with "
+                "`renderhub serve --allow-storage PREFIX`.",
                 target=field,
             )
 
