@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -235,6 +236,8 @@ async def test_api_version_token_and_id_are_checked(plane: ControlPlane, tmp_pat
     assert anonymous.status_code == 401
     bad_id = await put(plane, "no.dots", body(tmp_path))
     assert bad_id.status_code == 400 and bad_id.json()["error"]["target"] == "conversionId"
+    impossible = await get(plane, "x" * 257)
+    assert impossible.status_code == 404, impossible.text  # a get lists no 400
     bad_token = await plane.client.get(url(plane) + "&skipToken=%%%", headers=plane.auth)
     assert bad_token.status_code == 400
     assert (await plane.client.get(url(plane), headers=plane.auth)).json()["conversions"] == []
@@ -384,7 +387,7 @@ async def test_the_allow_list_names_the_flag_when_nothing_is_allowed(tmp_path: P
         response = await put(plane, "c", body(tmp_path))
         assert response.status_code == 400
         message = response.json()["error"]["message"]
-        assert "renderhub serve --allow-storage PREFIX" in message and "no storage yet" in message
+        assert "--allow-storage" in message, message
 
 
 # -- how conversions fail ---------------------------------------------------------------------
@@ -460,3 +463,18 @@ async def test_a_conversion_abandoned_by_a_dead_replica_runs_again_or_fails_afte
     assert f"The service restarted {MAX_ATTEMPTS} times during this conversion" in message
     record = await plane.context.conversions.get(plane.account.id, "again")
     assert record.attempts == 2
+
+
+async def test_ended_conversions_are_purged_after_the_retention_period(
+    plane: ControlPlane, tmp_path: Path
+) -> None:
+    assert (await put(plane, "old", body(tmp_path))).status_code == 201
+    await wait_ended(plane, "old")
+    plane.clock.advance(timedelta(days=plane.settings.retention_days - 1))
+    plane.refresh_token()
+    await plane.scheduler.purge()
+    assert (await get(plane, "old")).status_code == 200
+    plane.clock.advance(timedelta(days=2))
+    plane.refresh_token()
+    await plane.scheduler.purge()
+    assert (await get(plane, "old")).status_code == 404

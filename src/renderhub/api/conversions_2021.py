@@ -15,7 +15,7 @@ from renderhub.api.paging import decode_skip_token, encode_skip_token
 from renderhub.api.sessions_2021 import API_VERSIONS
 from renderhub.conversions.jobs import ConversionJob
 from renderhub.conversions.service import CreateOutcome
-from renderhub.errors import BadRequest, Conflict, PayloadTooLarge
+from renderhub.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, RenderHubError
 from renderhub.sessions.requests import check_session_id
 from renderhub.settings import Settings
 from renderhub.validation import parse_body
@@ -36,21 +36,20 @@ def _check_api_version(request: Request) -> str:
     return version
 
 
-def _check_conversion_id(conversion_id: str) -> str:
-    """Conversion ids follow the rules of session ids."""
+def _begin(request: Request, impossible_id: type[RenderHubError] = BadRequest) -> tuple[str, str]:
+    """The account (authorized) and conversion id of a conversion route. Conversion ids follow
+    the rules of session ids; an id no conversion could have is `impossible_id` (a create's
+    400, a get's 404: the get lists no 400)."""
+    _check_api_version(request)
+    account_id = authorize(request, request.path_params["account_id"])
+    conversion_id = request.path_params["conversion_id"]
     try:
-        return check_session_id(conversion_id)
+        return account_id, check_session_id(conversion_id)
     except BadRequest:
-        raise BadRequest(
+        raise impossible_id(
             "A conversion id is 1 to 256 characters: letters, digits, '-' and '_'.",
             target="conversionId",
         ) from None
-
-
-def _begin(request: Request) -> tuple[str, str]:
-    _check_api_version(request)
-    account_id = authorize(request, request.path_params["account_id"])
-    return account_id, _check_conversion_id(request.path_params["conversion_id"])
 
 
 def _check_locations(settings: Settings, job: ConversionJob) -> None:
@@ -99,7 +98,7 @@ async def create(request: Request) -> Response:
 
 
 async def get_conversion(request: Request) -> Response:
-    account_id, conversion_id = _begin(request)
+    account_id, conversion_id = _begin(request, impossible_id=NotFound)
     record = await context_of(request).conversions.get(account_id, conversion_id)
     headers = {} if record.status.is_final else {"Retry-After": str(RETRY_AFTER_SECONDS)}
     return JSONResponse(conversion_2021(record), headers=headers)

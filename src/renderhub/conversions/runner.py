@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 
-from renderhub.clock import Clock
+from renderhub.clock import Clock, monotonic
 from renderhub.conversions import outcomes
 from renderhub.conversions.executors import Executor, limits_of
 from renderhub.conversions.jobs import ConversionOutcome
@@ -60,10 +60,13 @@ class ConversionRunner:
 
     async def run(self) -> None:
         renew_every = self._settings.claim_seconds / 3
+        next_renewal = 0.0
         while True:
             self._wakeup.clear()
             try:
-                await self.renew()
+                if monotonic() >= next_renewal:
+                    next_renewal = monotonic() + renew_every
+                    await self.renew()
                 await self.fill()
             except UNAVAILABLE as exc:
                 log.warning("the store is unavailable (%s); conversions wait", exc)
@@ -109,9 +112,14 @@ class ConversionRunner:
 
     def _start(self, record: ConversionRecord) -> None:
         key = (record.account_id, record.id)
+        if key in self._running:
+            # Its claim lapsed while an earlier attempt still runs here (the store was out
+            # for a while): that attempt's outcome will not be recorded, and this claim,
+            # not renewed, lapses in turn and the conversion runs again.
+            log.warning("conversion %s: claimed again while it still runs here", record.id)
+            return
         self._running.add(key)
-        if not self._tasks.spawn(self._run(record), key=f"conversion:{key[0]}/{key[1]}"):
-            self._running.discard(key)  # already running here: cannot happen while claimed
+        self._tasks.spawn(self._run(record), key=f"conversion:{key[0]}/{key[1]}")
 
     async def _run(self, record: ConversionRecord) -> None:
         try:
