@@ -398,6 +398,7 @@ async def test_failures_end_failed_with_a_message(plane: ControlPlane, tmp_path:
         "fail": ("BadRequest", FAILURE_MESSAGE),
         "crash": ("InternalServerError", "worker process ended without an outcome (exit code 3)"),
         "raise": ("InternalServerError", "RuntimeError: the model is upside down"),
+        "leak": ("InternalServerError", "/input?<SAS>"),
     }
     for name in expected:
         assert (await put(plane, name, body(tmp_path, f"{name}.glb"))).status_code == 201
@@ -407,6 +408,7 @@ async def test_failures_end_failed_with_a_message(plane: ControlPlane, tmp_path:
         assert ended["error"]["code"] == code and words in ended["error"]["message"], ended
         assert set(ended["error"]) == {"code", "message"}  # no null fields
         assert "output" not in ended
+        assert_no_secrets(await get(plane, name))
 
 
 async def test_a_conversion_past_its_time_limit_is_killed_and_failed(tmp_path: Path) -> None:

@@ -57,6 +57,11 @@ def mark_attempt(job: ConversionJob) -> None:
     (folder / f"attempt-{os.getpid()}-{job.conversion_id}").touch()
 
 
+def leak(job: ConversionJob, limits: ConversionLimits) -> ConversionOutcome:
+    """Raise with the container's URL and SAS in the message, as a storage library may."""
+    raise RuntimeError(f"cannot list {job.input.storage_container_uri}?{job.input.sas}")
+
+
 def slow(job: ConversionJob, limits: ConversionLimits) -> ConversionOutcome:
     """Mark the attempt, take a while, succeed."""
     mark_attempt(job)
@@ -70,6 +75,7 @@ _BY_STEM = {
     "crash": crash,
     "raise": raise_error,
     "slow": slow,
+    "leak": leak,
 }
 
 

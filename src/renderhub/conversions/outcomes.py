@@ -1,9 +1,13 @@
 """The failures the service itself reports for a conversion (the converter reports the rest):
-each message says what happened and what the user can do."""
+each message says what happened and what the user can do. Whatever the outcome, its text
+never carries the job's SAS tokens (an exception's message may quote a URL with its SAS)."""
 
 from __future__ import annotations
 
-from renderhub.conversions.jobs import ConversionOutcome
+from dataclasses import replace
+from urllib.parse import parse_qsl, quote
+
+from renderhub.conversions.jobs import ConversionJob, ConversionOutcome
 
 INTERNAL = "InternalServerError"
 
@@ -41,3 +45,36 @@ def restarted_too_often(attempts: int) -> ConversionOutcome:
         "each time and never finished. Try again with a new conversion id; if it fails the "
         "same way, ask the operator to look at the service's log.",
     )
+
+
+def without_secrets(outcome: ConversionOutcome, job: ConversionJob) -> ConversionOutcome:
+    """The outcome with the job's SAS tokens (and their signatures, raw or URL-encoded) cut
+    out of its message and asset URI: these are shown to anyone reading the conversion."""
+    secrets = _secrets(job)
+    if not secrets:
+        return outcome
+    return replace(
+        outcome,
+        error_message=_redact(outcome.error_message, secrets),
+        output_asset_uri=_redact(outcome.output_asset_uri, secrets),
+    )
+
+
+def _secrets(job: ConversionJob) -> list[str]:
+    found: set[str] = set()
+    for sas in (job.input.sas, job.output.sas):
+        if not sas:
+            continue
+        found.add(sas)
+        for name, value in parse_qsl(sas):
+            if name == "sig" and value:
+                found.update({value, quote(value, safe=""), quote(value)})
+    return sorted(found, key=len, reverse=True)  # the whole SAS before its signature
+
+
+def _redact(text: str | None, secrets: list[str]) -> str | None:
+    if text is None:
+        return None
+    for secret in secrets:
+        text = text.replace(secret, "<SAS>")
+    return text

@@ -134,11 +134,13 @@ class ConversionRunner:
             self.wake()
 
     async def _execute(self, record: ConversionRecord) -> ConversionOutcome:
+        job = record.job()
         try:
-            return await self._executor.run(record.job(), limits_of(self._settings))
+            outcome = await self._executor.run(job, limits_of(self._settings))
         except Exception as exc:
             log.exception("conversion %s could not be run", record.id)
-            return outcomes.converter_raised(exc)
+            outcome = outcomes.converter_raised(exc)
+        return outcomes.without_secrets(outcome, job)
 
     def _now(self) -> float:
         return self._clock.now().timestamp()
