@@ -50,11 +50,6 @@ class ConversionRunner:
         self._running: set[tuple[str, str]] = set()
         self._wakeup = asyncio.Event()
 
-    @property
-    def running(self) -> int:
-        """How many conversions this replica runs now."""
-        return len(self._running)
-
     def wake(self) -> None:
         self._wakeup.set()
 
