@@ -102,9 +102,12 @@ def _attempts(server: ServerProcess, conversion_id: str) -> int:
     return int(attempts)
 
 
-def test_sigkill_mid_conversion_runs_it_again_to_succeeded(
-    server: ServerProcess, storage: Path
+@pytest.mark.parametrize("stop", ["kill", "terminate"])
+def test_a_restart_mid_conversion_runs_it_again_to_succeeded(
+    server: ServerProcess, storage: Path, stop: str
 ) -> None:
+    """SIGKILL (a crash: the worker notices and ends itself) or SIGTERM (an orderly stop:
+    the service kills the worker and hands the conversion back)."""
     server.start()
     signed_in = sign_in(server)
     url = f"/accounts/{signed_in.account_id}/conversions/house?{API}"
@@ -112,7 +115,7 @@ def test_sigkill_mid_conversion_runs_it_again_to_succeeded(
     [first] = _wait_for_attempts(storage, 1)
     assert signed_in.client.get(url).json()["status"] == "Running"
 
-    server.kill()
+    getattr(server, stop)()
     _wait_gone(first)  # no one could record its outcome: it ends with the service
     server.start()
     ended = _wait_ended(signed_in.client, url)
