@@ -102,10 +102,11 @@ async def test_a_lapsed_claim_is_taken_over_then_failed_after_its_attempts(
     assert third.attempts == 3
     await store.release_claims(["r3"])
     assert await store.take_over("r4", 2024.0, 2034.0, 5, MAX_ATTEMPTS) == []
-    [failed] = await store.fail_exhausted(2024.0, MAX_ATTEMPTS, "InternalServerError", "gave up")
+    gave_up = ConversionOutcome.failed("InternalServerError", "gave up")
+    [failed] = await store.fail_exhausted(2024.0, MAX_ATTEMPTS, gave_up)
     assert failed.status is ConversionStatus.FAILED and failed.error_message == "gave up"
     assert failed.ended_at == 2024.0 and failed.claimed_by is None
-    assert await store.fail_exhausted(2025.0, MAX_ATTEMPTS, "X", "again") == []
+    assert await store.fail_exhausted(2025.0, MAX_ATTEMPTS, gave_up) == []
 
 
 async def test_an_outcome_is_recorded_once_by_its_replica(engine: AsyncEngine) -> None:

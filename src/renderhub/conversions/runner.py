@@ -75,9 +75,7 @@ class ConversionRunner:
         while this replica has room; return those started."""
         now = self._now()
         exhausted = outcomes.restarted_too_often(MAX_ATTEMPTS)
-        for record in await self._store.fail_exhausted(
-            now, MAX_ATTEMPTS, exhausted.error_code or "", exhausted.error_message or ""
-        ):
+        for record in await self._store.fail_exhausted(now, MAX_ATTEMPTS, exhausted):
             log.warning("conversion %s failed after %d attempts", record.id, record.attempts)
         until = now + self._settings.claim_seconds
         room = self._settings.conversion_concurrency - len(self._running)

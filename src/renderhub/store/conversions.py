@@ -118,10 +118,10 @@ class ConversionStore:
         return [ConversionRecord.from_row(row) for row in rows]
 
     async def fail_exhausted(
-        self, now: float, max_attempts: int, code: str, message: str
+        self, now: float, max_attempts: int, outcome: ConversionOutcome
     ) -> list[ConversionRecord]:
-        """Fail the Running conversions no replica holds that have used all their attempts
-        (each was cut short by a restart): never left Running forever."""
+        """End with `outcome` (a failure) the Running conversions no replica holds that have
+        used all their attempts (each cut short by a restart): never left Running forever."""
         statement = (
             update(conversions)
             .where(
@@ -130,9 +130,9 @@ class ConversionStore:
                 conversions.c.attempts >= max_attempts,
             )
             .values(
-                status=ConversionStatus.FAILED.value,
-                error_code=code,
-                error_message=message,
+                status=outcome.status.value,
+                error_code=outcome.error_code,
+                error_message=outcome.error_message,
                 ended_at=now,
                 claimed_by=None,
                 claimed_until=None,
