@@ -13,9 +13,9 @@ import pytest
 
 from renderhub.backends.ray import RayBackend
 from renderhub.clock import ManualClock
-from tests.api.test_conversions import body, put, storage_root, wait_ended
 from tests.backends.ray_cluster import RayCluster, driver_environment, ray_cluster
 from tests.conftest import make_settings, running_control_plane
+from tests.conversions_service.api import body, put, storage_root, wait_ended
 from tests.conversions_service.converters import SLOW_SECONDS_ENV
 
 pytestmark = pytest.mark.e2e

@@ -10,8 +10,8 @@ import pytest
 from renderhub.clock import ManualClock
 from renderhub.conversions.runner import ConversionRunner
 from renderhub.testing import FakeBackend
-from tests.api.test_conversions import body, storage_root
 from tests.conftest import API, make_settings, wait_for
+from tests.conversions_service.api import body, storage_root
 from tests.conversions_service.converters import SLOW_SECONDS_ENV
 from tests.replicas.test_shared_store import replicas
 

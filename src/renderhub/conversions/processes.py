@@ -19,6 +19,8 @@ from renderhub.conversions.worker import decode_outcome, encode_request
 
 log = logging.getLogger(__name__)
 
+_REAP_SECONDS = 10.0
+
 
 class ProcessExecutor:
     """Runs each conversion in a new worker process (the caller bounds how many at once)."""
@@ -49,11 +51,15 @@ class ProcessExecutor:
 
 
 async def _kill(process: asyncio.subprocess.Process) -> None:
-    """Kill the worker's process group, if the worker has not ended, and reap it."""
+    """Kill the worker's process group, if the worker has not ended, and reap it (within a
+    limit: a stop of the service never hangs on a worker)."""
     if process.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        await asyncio.shield(process.wait())
+        try:
+            await asyncio.wait_for(asyncio.shield(process.wait()), _REAP_SECONDS)
+        except TimeoutError:
+            log.error("conversion worker %d was killed but not reaped", process.pid)
 
 
 def _how_it_ended(returncode: int | None) -> str:
