@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     max_conversion_output_bytes: int = Field(
         2 << 30, gt=0, description="Largest asset a conversion writes."
     )
+    converter: str = Field(
+        "renderhub.conversions.converter:convert",
+        description="The function that converts a model, as module:function.",
+    )
     storage_timeout_seconds: float = Field(
         300.0, gt=0, description="Per storage transfer (one download or upload)."
     )

@@ -3,42 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from renderhub.sizes import SessionSize
 from renderhub.status import SessionStatus
 from renderhub.store.accounts import AccountStore
-from renderhub.store.database import migrate, open_engine, open_reader
 from renderhub.store.records import SessionRecord
 from renderhub.store.sessions import InsertOutcome, SessionStore
-from tests.postgres import create_database, drop_database
-
-_READERS: dict[int, Engine | None] = {}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    if request.param == "sqlite":
-        url: str | None = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
-    else:
-        admin_url = request.getfixturevalue("postgres_admin_url")
-        url = await create_database(admin_url)
-    engine = open_engine(url)
-    await migrate(engine)
-    await migrate(engine)  # a second run is a no-op
-    reader = open_reader(url)
-    _READERS[id(engine)] = reader  # SessionStore reads through it, as the app does
-    yield engine
-    await engine.dispose()
-    if reader is not None:
-        reader.dispose()
-    if request.param == "postgresql":
-        await drop_database(admin_url, url)
+from tests.store.conftest import reader_for
 
 
 def _session(
@@ -58,7 +32,7 @@ def _session(
 
 
 def _store(engine: AsyncEngine) -> SessionStore:
-    return SessionStore(engine, _READERS[id(engine)])
+    return SessionStore(engine, reader_for(engine))
 
 
 async def _account(engine: AsyncEngine) -> str:

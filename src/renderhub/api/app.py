@@ -1,5 +1,6 @@
 """The control plane's ASGI application: the routes of every API, and the life of the
-service behind them (store, backend, scheduler), started and stopped with the app."""
+service behind them (store, backend, scheduler, conversion runner), started and stopped with
+the app."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from renderhub import __version__
-from renderhub.api import host_models, sessions_2021, sessions_v1, sts
+from renderhub.api import conversions_2021, host_models, sessions_2021, sessions_v1, sts
 from renderhub.api.context import ApiContext
 from renderhub.api.errors import (
     handle_http_exception,
@@ -25,6 +26,9 @@ from renderhub.api.middleware import CorrelationMiddleware
 from renderhub.api.openapi import routes as openapi_routes
 from renderhub.backends.base import Backend, load_backend, open_backend
 from renderhub.clock import Clock, SystemClock
+from renderhub.conversions.executors import executor_for
+from renderhub.conversions.runner import ConversionRunner
+from renderhub.conversions.service import ConversionService
 from renderhub.errors import RenderHubError
 from renderhub.sessions.access import AccessService
 from renderhub.sessions.pool import WarmPool
@@ -33,6 +37,7 @@ from renderhub.sessions.service import SessionService
 from renderhub.sessions.tasks import TaskOwner
 from renderhub.settings import Settings
 from renderhub.store.accounts import AccountStore
+from renderhub.store.conversions import ConversionStore
 from renderhub.store.database import UNAVAILABLE, migrate, open_engine, open_reader
 from renderhub.store.keys import shared_signing_key
 from renderhub.store.pool import PoolStore
@@ -69,17 +74,29 @@ def create_app(
         service = SessionService(
             SessionStore(engine, reader), chosen_backend, settings, clock, tasks
         )
-        scheduler = Scheduler(service, ReplicaStore(engine), WarmPool(service, PoolStore(engine)))
+        conversion_store = ConversionStore(engine, reader)
+        runner = ConversionRunner(
+            conversion_store, executor_for(settings), settings, clock, tasks, service.replica_id
+        )
+        scheduler = Scheduler(
+            service,
+            ReplicaStore(engine),
+            WarmPool(service, PoolStore(engine)),
+            conversions=runner,
+        )
         service.wake_scheduler = scheduler.wake
         app.state.context = ApiContext(
             settings=settings,
             service=service,
             access=AccessService(AccountStore(engine), TokenIssuer(signing_key, clock), clock),
             verifier=TokenVerifier(signing_key.public_key(), clock),
+            conversions=ConversionService(conversion_store, clock, runner.wake),
         )
         app.state.scheduler = scheduler
+        app.state.conversion_runner = runner
         if run_scheduler:
             tasks.spawn(scheduler.run(), key="scheduler")
+        tasks.spawn(runner.run(), key="conversion-runner")
         try:
             yield
         finally:
@@ -97,6 +114,7 @@ def create_app(
             *sts.routes,
             *sessions_v1.routes,
             *sessions_2021.routes,
+            *conversions_2021.routes,
             *host_models.routes,
         ],
         middleware=[Middleware(CorrelationMiddleware)],

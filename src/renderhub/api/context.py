@@ -10,6 +10,7 @@ import json5
 from pydantic import BaseModel
 from starlette.requests import Request
 
+from renderhub.conversions.service import ConversionService
 from renderhub.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized
 from renderhub.sessions.access import AccessService
 from renderhub.sessions.service import SessionService
@@ -27,6 +28,7 @@ class ApiContext:
     service: SessionService
     access: AccessService
     verifier: TokenVerifier
+    conversions: ConversionService
 
 
 def context_of(request: Request) -> ApiContext:

@@ -1,6 +1,7 @@
 """One loop per control-plane process: expires leases on time, times out starts, checks that
-Ready hosts still live, takes over the work of replicas that died, and purges ended sessions
-after the retention period. It sleeps until the next deadline in the store (or until woken).
+Ready hosts still live, takes over the work of replicas that died (their conversions too: the
+conversion runner is woken at each scan), and purges ended sessions and conversions after the
+retention period. It sleeps until the next deadline in the store (or until woken).
 
 Several replicas may share one store. Each session's work (bringing its host up, checking it,
 stopping it) belongs to the one replica that claimed it; a replica renews its claims every
@@ -18,6 +19,7 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable
 
+from renderhub.conversions.runner import ConversionRunner
 from renderhub.sessions.pool import WarmPool
 from renderhub.sessions.service import SessionService
 from renderhub.store.database import UNAVAILABLE
@@ -32,9 +34,16 @@ _RETRY_RECONCILE_SECONDS = 1.0
 
 
 class Scheduler:
-    def __init__(self, service: SessionService, replicas: ReplicaStore, pool: WarmPool) -> None:
+    def __init__(
+        self,
+        service: SessionService,
+        replicas: ReplicaStore,
+        pool: WarmPool,
+        conversions: ConversionRunner | None = None,
+    ) -> None:
         self._service = service
         self._pool = pool
+        self._conversions = conversions
         self._store = service.store
         self._replicas = replicas
         self._settings = service.settings
@@ -134,6 +143,8 @@ class Scheduler:
             self._service.resume(record)
         if claimed:
             log.info("took over the work of %d session(s)", len(claimed))
+        if self._conversions is not None:
+            self._conversions.wake()  # its own scan: claims that lapsed, conversions waiting
         # Carry on with this replica's own work whose task ended early (the store was down,
         # say); work that is still running is not started twice.
         for record in await self._store.owned_with_work(self.replica_id):
@@ -152,6 +163,8 @@ class Scheduler:
         ]
         if dead:
             await self._pool.release(dead)
+            if self._conversions is not None:
+                await self._conversions.release(dead)
             released = await self._store.release_claims(dead)
             await self._replicas.remove(dead)
             log.warning("replica(s) %s gone; released %d claim(s)", ", ".join(dead), released)
@@ -162,6 +175,8 @@ class Scheduler:
             return
         await self._store.release_claims([self.replica_id])
         await self._pool.release([self.replica_id])
+        if self._conversions is not None:
+            await self._conversions.release([self.replica_id])
         await self._replicas.remove([self.replica_id])
         self._registered = False
 
@@ -194,9 +209,15 @@ class Scheduler:
 
     async def purge(self) -> int:
         retention = self._settings.retention_days * 86_400
-        purged = await self._store.purge_ended_before(self._service.now() - retention)
+        before = self._service.now() - retention
+        purged = await self._store.purge_ended_before(before)
         if purged:
             log.info("purged %d sessions ended more than %g days ago", purged, retention / 86_400)
+        if self._conversions is not None:
+            conversions = await self._conversions.purge(before)
+            if conversions:
+                days = retention / 86_400
+                log.info("purged %d conversions ended more than %g days ago", conversions, days)
         return purged
 
     async def _sleep(self) -> None:

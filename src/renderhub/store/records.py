@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from renderhub.conversions.jobs import (
+    ConversionJob,
+    ConversionStatus,
+    InputLocation,
+    OutputLocation,
+)
 from renderhub.sizes import SessionSize
 from renderhub.status import SessionStatus
 
@@ -57,3 +63,71 @@ class SessionRecord:
             return 0.0
         end = self.ended_at if self.ended_at is not None else now
         return max(0.0, end - self.ready_at)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionRecord:
+    account_id: str
+    id: str
+    input: InputLocation
+    output: OutputLocation
+    status: ConversionStatus
+    created_at: float
+    attempts: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+    output_asset_uri: str | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    claimed_by: str | None = None
+    claimed_until: float | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> ConversionRecord:
+        values = dict(row._mapping)
+        location = InputLocation(
+            storage_container_uri=values.pop("input_container_uri"),
+            relative_input_asset_path=values.pop("input_relative_path"),
+            blob_prefix=values.pop("input_blob_prefix"),
+            sas=values.pop("input_sas"),
+        )
+        destination = OutputLocation(
+            storage_container_uri=values.pop("output_container_uri"),
+            output_asset_filename=values.pop("output_asset_filename"),
+            blob_prefix=values.pop("output_blob_prefix"),
+            sas=values.pop("output_sas"),
+        )
+        values["status"] = ConversionStatus(values["status"])
+        return cls(input=location, output=destination, **values)
+
+    def columns(self) -> dict[str, Any]:
+        """The record as the conversions table's column values."""
+        return {
+            "account_id": self.account_id,
+            "id": self.id,
+            "input_container_uri": self.input.storage_container_uri,
+            "input_relative_path": self.input.relative_input_asset_path,
+            "input_blob_prefix": self.input.blob_prefix,
+            "input_sas": self.input.sas,
+            "output_container_uri": self.output.storage_container_uri,
+            "output_asset_filename": self.output.output_asset_filename,
+            "output_blob_prefix": self.output.blob_prefix,
+            "output_sas": self.output.sas,
+            "status": self.status.value,
+            "created_at": self.created_at,
+            "attempts": self.attempts,
+            "error_code": self.error_code,
+            "error_message": self.error_message,
+            "output_asset_uri": self.output_asset_uri,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "claimed_by": self.claimed_by,
+            "claimed_until": self.claimed_until,
+        }
+
+    def same_settings(self, other: ConversionRecord) -> bool:
+        """Whether `other` asks for the same conversion (a client's retry of the create)."""
+        return self.input == other.input and self.output == other.output
+
+    def job(self) -> ConversionJob:
+        return ConversionJob(conversion_id=self.id, input=self.input, output=self.output)

@@ -104,6 +104,48 @@ signing_keys = Table(
     Column("created_at", Float, nullable=False),
 )
 
+# Model conversions: what to convert (the SAS values are kept, to run it, and never shown),
+# how it ended, and the replica running it (claimed_by/claimed_until, as sessions have).
+conversions = Table(
+    "conversions",
+    metadata,
+    Column(
+        "account_id",
+        String(36),
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("id", String(256), primary_key=True),
+    Column("input_container_uri", String(2048), nullable=False),
+    Column("input_sas", Text, nullable=True),
+    Column("input_blob_prefix", String(1024), nullable=False),
+    Column("input_relative_path", String(1024), nullable=False),
+    Column("output_container_uri", String(2048), nullable=False),
+    Column("output_sas", Text, nullable=True),
+    Column("output_blob_prefix", String(1024), nullable=False),
+    Column("output_asset_filename", String(1024), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error_code", String(64), nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("output_asset_uri", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float, nullable=True),
+    Column("ended_at", Float, nullable=True),
+    # How many times a replica started it (a restart mid-run starts it again).
+    Column("attempts", Integer, nullable=False),
+    Column("claimed_by", String(36), nullable=True),
+    Column("claimed_until", Float, nullable=True),
+)
+Index("ix_conversions_status_created", conversions.c.status, conversions.c.created_at)
+Index("ix_conversions_ended", conversions.c.ended_at)
+Index("ix_conversions_claimed_by", conversions.c.claimed_by)
+Index(
+    "ix_conversions_account_listing",
+    conversions.c.account_id,
+    conversions.c.created_at,
+    conversions.c.id,
+)
+
 Index("ix_sessions_status_lease", sessions.c.status, sessions.c.lease_deadline)
 Index("ix_sessions_status_start", sessions.c.status, sessions.c.start_deadline)
 Index("ix_sessions_ended", sessions.c.ended_at)

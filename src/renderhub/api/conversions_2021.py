@@ -1,0 +1,128 @@
+"""The 2021-01-01 conversion API (Azure's SDKs: begin_asset_conversion and friends)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from renderhub.api.context import authorize, base_url, context_of, read_json
+from renderhub.api.conversion_bodies import CreateConversionBody, conversion_2021
+from renderhub.api.paging import decode_skip_token, encode_skip_token
+from renderhub.api.sessions_2021 import API_VERSIONS
+from renderhub.conversions.jobs import ConversionJob
+from renderhub.conversions.service import CreateOutcome
+from renderhub.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, RenderHubError
+from renderhub.sessions.requests import check_session_id
+from renderhub.settings import Settings
+from renderhub.validation import parse_body
+
+_PREFIX = "/accounts/{account_id}/conversions"
+# How soon a client should look again at a conversion that has not ended.
+RETRY_AFTER_SECONDS = 5
+
+
+def _check_api_version(request: Request) -> str:
+    version = request.query_params.get("api-version")
+    if version not in API_VERSIONS:
+        shown = "missing" if version is None else repr(version)
+        raise BadRequest(
+            f"The api-version is {shown}; use one of: {', '.join(sorted(API_VERSIONS))}.",
+            target="api-version",
+        )
+    return version
+
+
+def _begin(request: Request, impossible_id: type[RenderHubError] = BadRequest) -> tuple[str, str]:
+    """The account (authorized) and conversion id of a conversion route. Conversion ids follow
+    the rules of session ids; an id no conversion could have is `impossible_id` (a create's
+    400, a get's 404: the get lists no 400)."""
+    _check_api_version(request)
+    account_id = authorize(request, request.path_params["account_id"])
+    conversion_id = request.path_params["conversion_id"]
+    try:
+        return account_id, check_session_id(conversion_id)
+    except BadRequest:
+        raise impossible_id(
+            "A conversion id is 1 to 256 characters: letters, digits, '-' and '_'.",
+            target="conversionId",
+        ) from None
+
+
+def _check_locations(settings: Settings, job: ConversionJob) -> None:
+    """Refuse containers the operator did not allow. The full checks (SAS required for blob
+    containers, prefixes matched by URL parts, no '..') are renderhub.storage's; this one is
+    the allow-list itself, so that nothing here reaches an address nobody allowed."""
+    fields = {
+        "settings.inputLocation.storageContainerUri": job.input.storage_container_uri,
+        "settings.outputLocation.storageContainerUri": job.output.storage_container_uri,
+    }
+    for field, uri in fields.items():
+        if not any(uri.startswith(prefix) for prefix in settings.allow_storage):
+            reason = (
+                "it is not under a storage prefix the operator allows"
+                if settings.allow_storage
+                else "this service allows no storage yet"
+            )
+            raise BadRequest(
+                f"'{field}' cannot be used: {reason}. The operator allows containers with "
+                "`renderhub serve --allow-storage PREFIX`.",
+                target=field,
+            )
+
+
+async def _read_body(request: Request) -> dict[str, Any]:
+    """The JSON body; one too large is a 400 here, the only client error a create lists."""
+    try:
+        return await read_json(request)
+    except PayloadTooLarge as exc:
+        raise BadRequest(exc.message) from None
+
+
+async def create(request: Request) -> Response:
+    account_id, conversion_id = _begin(request)
+    context = context_of(request)
+    job = parse_body(CreateConversionBody, await _read_body(request)).job(conversion_id)
+    _check_locations(context.settings, job)
+    created = await context.conversions.create(account_id, job)
+    if created.outcome is CreateOutcome.OTHER_EXISTS:
+        raise Conflict(
+            f"A conversion with id {conversion_id!r} already exists with other settings; "
+            "use a new id for a new conversion."
+        )
+    status = 201 if created.outcome is CreateOutcome.CREATED else 200
+    return JSONResponse(conversion_2021(created.record), status_code=status)
+
+
+async def get_conversion(request: Request) -> Response:
+    account_id, conversion_id = _begin(request, impossible_id=NotFound)
+    record = await context_of(request).conversions.get(account_id, conversion_id)
+    headers = {} if record.status.is_final else {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return JSONResponse(conversion_2021(record), headers=headers)
+
+
+async def list_conversions(request: Request) -> Response:
+    version = _check_api_version(request)
+    account_id = authorize(request, request.path_params["account_id"])
+    context = context_of(request)
+    after = decode_skip_token(request.query_params.get("skipToken"))
+    page_size = context.settings.page_size
+    records = await context.conversions.list_page(account_id, page_size + 1, after)
+    body: dict[str, Any] = {"conversions": [conversion_2021(r) for r in records[:page_size]]}
+    if len(records) > page_size:
+        last = records[page_size - 1]
+        body["@nextLink"] = (
+            f"{base_url(request)}/accounts/{quote(account_id)}/conversions"
+            f"?api-version={version}&skipToken={encode_skip_token(last.created_at, last.id)}"
+        )
+    return JSONResponse(body)
+
+
+routes = [
+    Route(_PREFIX, list_conversions, methods=["GET"]),
+    Route(f"{_PREFIX}/{{conversion_id}}", create, methods=["PUT"]),
+    Route(f"{_PREFIX}/{{conversion_id}}", get_conversion, methods=["GET"]),
+]
