@@ -8,6 +8,7 @@ import inspect
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,30 +25,35 @@ from renderhub.errors import (
     ServiceUnavailable,
     UnsupportedMediaType,
 )
-from tests.conftest import API, ControlPlane
+from renderhub.settings import Settings
+from tests.conftest import API, ControlPlane, make_settings
 
-# The conversion routes are helper C's; until they are merged they are not routed at all.
-# Once they are, make this `set()`: the walk below covers them with the bodies in VALID_BODY.
-NOT_YET_ROUTED = {
-    "RemoteRendering_CreateConversion",
-    "RemoteRendering_GetConversion",
-    "RemoteRendering_ListConversions",
-}
-WALKED = [op for op in OPERATIONS_2021.values() if op.operation_id not in NOT_YET_ROUTED]
+WALKED = list(OPERATIONS_2021.values())
 
+STORAGE = "https://example.blob.core.windows.net/"
 VALID_BODY: dict[str, dict[str, Any]] = {
     "RemoteRendering_CreateSession": {"maxLeaseTimeMinutes": 10, "size": "Standard"},
     "RemoteRendering_UpdateSession": {"maxLeaseTimeMinutes": 20},
     "RemoteRendering_CreateConversion": {
         "settings": {
             "inputLocation": {
-                "storageContainerUri": "https://example.blob.core.windows.net/input",
-                "relativeInputAssetPath": "box.fbx",
+                "storageContainerUri": f"{STORAGE}input",
+                "storageContainerReadListSas": "sv=2023-11-03&sp=rl&sig=abc",
+                "relativeInputAssetPath": "box.glb",
             },
-            "outputLocation": {"storageContainerUri": "https://example.blob.core.windows.net/out"},
+            "outputLocation": {
+                "storageContainerUri": f"{STORAGE}out",
+                "storageContainerWriteSas": "?sv=2023-11-03&sp=w&sig=abc",
+            },
         }
     },
 }
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """The walk's valid conversion bodies name containers under an allowed prefix."""
+    return make_settings(tmp_path / "data", allow_storage=[STORAGE])
 
 
 def test_the_table_is_the_official_documents() -> None:
@@ -227,11 +233,12 @@ async def test_an_unreachable_database_is_a_429_with_retry_after(
     async def unreachable(*_args: Any, **_kwargs: Any) -> Any:
         raise ConnectionRefusedError("connection refused")
 
-    store = plane.context.service.store
+    stores = (plane.context.service.store, plane.context.conversions.store)
     with monkeypatch.context() as patch:  # undone before the fixture's teardown uses the store
-        for name in dir(store):
-            if not name.startswith("_") and inspect.iscoroutinefunction(getattr(store, name)):
-                patch.setattr(store, name, unreachable)
+        for store in stores:
+            for name in dir(store):
+                if not name.startswith("_") and inspect.iscoroutinefunction(getattr(store, name)):
+                    patch.setattr(store, name, unreachable)
         for operation in WALKED:
             response = await _send(plane, operation)
             assert response.status_code == 429, (operation.operation_id, response.text)

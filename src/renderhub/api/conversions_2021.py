@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from renderhub.api.context import authorize, base_url, context_of, read_json
 from renderhub.api.conversion_bodies import CreateConversionBody, conversion_2021
+from renderhub.api.operations import answers_as_listed
 from renderhub.api.paging import decode_skip_token, encode_skip_token
 from renderhub.api.sessions_2021 import API_VERSIONS
 from renderhub.conversions.jobs import ConversionJob
@@ -18,6 +19,7 @@ from renderhub.conversions.service import CreateOutcome
 from renderhub.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, RenderHubError
 from renderhub.sessions.requests import check_session_id
 from renderhub.settings import Settings
+from renderhub.storage.locations import check_input_location, check_output_location
 from renderhub.validation import parse_body
 
 _PREFIX = "/accounts/{account_id}/conversions"
@@ -53,25 +55,11 @@ def _begin(request: Request, impossible_id: type[RenderHubError] = BadRequest) -
 
 
 def _check_locations(settings: Settings, job: ConversionJob) -> None:
-    """Refuse containers the operator did not allow. The full checks (SAS required for blob
-    containers, prefixes matched by URL parts, no '..') are renderhub.storage's; this one is
-    the allow-list itself, so that nothing here reaches an address nobody allowed."""
-    fields = {
-        "settings.inputLocation.storageContainerUri": job.input.storage_container_uri,
-        "settings.outputLocation.storageContainerUri": job.output.storage_container_uri,
-    }
-    for field, uri in fields.items():
-        if not any(uri.startswith(prefix) for prefix in settings.allow_storage):
-            reason = (
-                "it is not under a storage prefix the operator allows"
-                if settings.allow_storage
-                else "this service allows no storage yet"
-            )
-            raise BadRequest(
-                f"'{field}' cannot be used: {reason}. The operator allows containers with "
-                "`renderhub serve --allow-storage PREFIX`.",
-                target=field,
-            )
+    """Refuse, naming the field, containers the operator did not allow (nothing is allowed
+    by default), blob containers without a SAS, and prefixes or paths that escape, before
+    anything is recorded: nothing here reaches an address nobody allowed."""
+    check_input_location(job.input, settings.allow_storage)
+    check_output_location(job.output, settings.allow_storage)
 
 
 async def _read_body(request: Request) -> dict[str, Any]:
@@ -82,6 +70,7 @@ async def _read_body(request: Request) -> dict[str, Any]:
         raise BadRequest(exc.message) from None
 
 
+@answers_as_listed("RemoteRendering_CreateConversion")
 async def create(request: Request) -> Response:
     account_id, conversion_id = _begin(request)
     context = context_of(request)
@@ -97,6 +86,7 @@ async def create(request: Request) -> Response:
     return JSONResponse(conversion_2021(created.record), status_code=status)
 
 
+@answers_as_listed("RemoteRendering_GetConversion")
 async def get_conversion(request: Request) -> Response:
     account_id, conversion_id = _begin(request, impossible_id=NotFound)
     record = await context_of(request).conversions.get(account_id, conversion_id)
@@ -104,6 +94,7 @@ async def get_conversion(request: Request) -> Response:
     return JSONResponse(conversion_2021(record), headers=headers)
 
 
+@answers_as_listed("RemoteRendering_ListConversions")
 async def list_conversions(request: Request) -> Response:
     version = _check_api_version(request)
     account_id = authorize(request, request.path_params["account_id"])

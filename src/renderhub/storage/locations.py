@@ -113,13 +113,9 @@ def container_address(
         address = _blob_container(uri, parts.hostname, parts.path, uri_field)
         address = ContainerAddress(address.uri, normalise_sas(sas, sas_field, address.uri))
     elif scheme == "file":
+        # A SAS means nothing to a folder; it is accepted and not used, so that a script
+        # written for blob storage runs unchanged against a local folder.
         address = _folder_container(uri, parts.netloc, parts.path, uri_field)
-        if sas:
-            raise BadRequest(
-                f"'{sas_field}' must be left out for a file:// container (a SAS is for blob "
-                "storage).",
-                target=sas_field,
-            )
     else:
         raise BadRequest(
             f"'{uri_field}' must be an https:// blob container URI (or a file:// folder the "
