@@ -185,3 +185,22 @@ async def test_assigning_a_host_that_does_not_answer_raises(tmp_path: Path) -> N
         process.kill()
         process.wait()
         await backend.aclose()
+
+
+async def test_a_hosts_models_are_not_on_its_command_line(tmp_path: Path) -> None:
+    """A model URL may carry a SAS, and any user of the machine can read a command line: the
+    models travel in the host's environment, which only its owner can read."""
+    settings = make_settings(tmp_path)
+    install_samples(settings.models_dir)
+    model = "samples/cube.glb"
+    backend = LocalBackend(settings)
+    started = await backend.start(_session_spec(session_id="private", models=[model]))
+    state = started.state
+    try:
+        await _wait_for_phase(backend, state, HostPhase.READY, within=60)
+        assert (await backend.poll(state)).polygons == 12, "the model came through"
+        process = psutil.Process(int(str(state["pid"])))
+        assert not any(model in argument for argument in process.cmdline())
+    finally:
+        await backend.stop(state)
+        await backend.aclose()

@@ -8,6 +8,7 @@ the `renderhub.backends` entry-point group, so a third party can add one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -19,6 +20,16 @@ from renderhub.settings import Settings
 from renderhub.sizes import SessionSize
 
 ENTRY_POINT_GROUP = "renderhub.backends"
+# A host's model URLs travel in its environment (`renderhub host` reads them from there), not
+# on its command line: a blob URL carries a SAS, and any user of the machine can read argv.
+MODELS_ENV = "RENDERHUB_HOST_MODELS"
+
+
+def models_environment(models: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """The environment that hands `models` to `renderhub host`: a JSON list of URLs."""
+    return {MODELS_ENV: json.dumps(list(models))} if models else {}
+
+
 BackendState = dict[str, Any]
 
 

@@ -29,6 +29,7 @@ from renderhub.backends.base import (
     HostSpec,
     IdleHostSpec,
     StartedHost,
+    models_environment,
 )
 from renderhub.backends.compute import measure_teraflops
 from renderhub.backends.host_http import HostHttp, assignment_body
@@ -59,9 +60,8 @@ class LocalBackend:
             "--polygon-limit", str(spec.polygon_limit or 0),
             "--account-id", spec.account_id,
         ]  # fmt: skip
-        for model in spec.models:
-            command += ["--model", model]
-        return await self._launch(command, self._log_path(spec.account_id, spec.session_id))
+        log_path = self._log_path(spec.account_id, spec.session_id)
+        return await self._launch(command, log_path, models_environment(spec.models))
 
     async def start_idle(self, spec: IdleHostSpec) -> StartedHost:
         """Start a warm-pool host (`renderhub host --pooled`); it polls IDLE once warm."""
@@ -85,7 +85,9 @@ class LocalBackend:
         body = assignment_body(spec)
         await self._hosts.assign(state["address"], state["port"], state["controlToken"], body)
 
-    async def _launch(self, arguments: list[str], log_path: Path) -> StartedHost:
+    async def _launch(
+        self, arguments: list[str], log_path: Path, environment: dict[str, str] | None = None
+    ) -> StartedHost:
         if self._teraflops is None:
             self._teraflops = await asyncio.to_thread(measure_teraflops)
         address = self._settings.advertised_host_address
@@ -94,7 +96,8 @@ class LocalBackend:
         try:
             token = secrets.token_urlsafe(32)
             command = [*self._host_command(), *arguments]
-            process = self._spawn(command, [handshake, inspector], token, log_path)
+            environment = {**(environment or {}), _CONTROL_TOKEN_ENV: token}
+            process = self._spawn(command, [handshake, inspector], environment, log_path)
         finally:
             handshake.close()
             inspector.close()
@@ -117,11 +120,15 @@ class LocalBackend:
         )
 
     def _spawn(
-        self, command: list[str], listeners: list[socket.socket], token: str, log_path: Path
+        self,
+        command: list[str],
+        listeners: list[socket.socket],
+        environment: dict[str, str],
+        log_path: Path,
     ) -> subprocess.Popen[bytes]:
         for listener in listeners:
             command += ["--listen-fd", str(listener.fileno())]
-        environment = {**os.environ, _CONTROL_TOKEN_ENV: token}
+        environment = {**os.environ, **environment}
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log_file:
             try:

@@ -33,6 +33,7 @@ from renderhub.backends.base import (
     HostSpec,
     IdleHostSpec,
     StartedHost,
+    models_environment,
 )
 from renderhub.backends.host_http import HostHttp, assignment_body
 from renderhub.backends.ray_actor import CONTROL_TOKEN_ENV, HostActor, HostLaunch
@@ -227,9 +228,10 @@ class RayBackend:
             "--account-id", spec.account_id,
             *self._common_arguments(spec.size, spec.deadline, spec.polygon_limit),
         ]  # fmt: skip
-        for model in spec.models:
-            arguments += ["--model", model]
-        environment = {CONTROL_TOKEN_ENV: secrets.token_urlsafe(32)}
+        environment = {
+            CONTROL_TOKEN_ENV: secrets.token_urlsafe(32),
+            **models_environment(spec.models),
+        }
         if spec.model_token:
             environment[MODEL_TOKEN_ENV] = spec.model_token
         return HostLaunch(arguments, environment, spec.public_key_pem)

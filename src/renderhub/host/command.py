@@ -6,6 +6,7 @@ libraries are imported only once the command line has been checked.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -32,6 +33,7 @@ from renderhub.sizes import SessionSize
 
 CONTROL_TOKEN_ENV = "RENDERHUB_HOST_CONTROL_TOKEN"
 MODEL_TOKEN_ENV = "RENDERHUB_HOST_MODEL_TOKEN"
+MODELS_ENV = "RENDERHUB_HOST_MODELS"  # as renderhub.backends.base writes it
 
 log = logging.getLogger("renderhub.host")
 
@@ -58,7 +60,14 @@ log = logging.getLogger("renderhub.host")
     metavar="EPOCH_SECONDS",
     help="Hard deadline: the host exits by itself once the wall clock passes it.",
 )
-@click.option("--model", "models", multiple=True, metavar="URL", help="A model to load (repeat).")
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    metavar="URL",
+    help=f"A model to load (repeat) [env: {MODELS_ENV}, a JSON list: the backends pass "
+    "models there, so that a SAS is not on the command line].",
+)
 @click.option(
     "--models-dir",
     required=True,
@@ -175,6 +184,7 @@ def host(
     """
     session_size = SessionSize(size)
     control_token = os.environ.pop(CONTROL_TOKEN_ENV, None) or None
+    models = (*models, *_models_from_environment())
     _check_pooled(pooled, session_id, models, account_id, pool_id, control_token)
     if public_key is not None:
         _check_public_key(public_key)
@@ -198,6 +208,20 @@ def host(
         pool_id=pool_id,
     )
     _run(config, sockets)
+
+
+def _models_from_environment() -> list[str]:
+    """The models the backend passed in $RENDERHUB_HOST_MODELS (a JSON list of URLs)."""
+    raw = os.environ.pop(MODELS_ENV, None)
+    if not raw:
+        return []
+    try:
+        models = json.loads(raw)
+    except ValueError:
+        models = None
+    if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
+        raise click.UsageError(f"${MODELS_ENV} must be a JSON list of model URLs.")
+    return models
 
 
 def _check_pooled(
