@@ -8,7 +8,6 @@ instead of being ignored.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -114,10 +113,3 @@ def whole_number(unit: str) -> PlainValidator:
         return value
 
     return PlainValidator(validate)
-
-
-def finite_number(value: Any) -> float:
-    """A JSON number that is finite (not a bool, NaN or Infinity), as a float."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError("must be a finite number")
-    return float(value)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from typing import Any
 from urllib.parse import quote
 
@@ -15,6 +12,7 @@ from starlette.routing import Route
 from renderhub.api.bodies import CreateSessionSettings, UpdateSessionSettings
 from renderhub.api.context import authorize, base_url, context_of, read_body
 from renderhub.api.operations import answers_as_listed
+from renderhub.api.paging import decode_skip_token, encode_skip_token
 from renderhub.api.presenters import session_2021
 from renderhub.errors import (
     BadRequest,
@@ -133,7 +131,7 @@ async def list_sessions(request: Request) -> Response:
     version = _check_api_version(request)
     account_id = authorize(request, request.path_params["account_id"])
     context = context_of(request)
-    after = _decode_skip_token(request.query_params.get("skipToken"))
+    after = decode_skip_token(request.query_params.get("skipToken"))
     page_size = context.settings.page_size
     records = await context.service.list_active(account_id, page_size + 1, after)
     now = context.service.now()
@@ -143,28 +141,12 @@ async def list_sessions(request: Request) -> Response:
     body: dict[str, Any] = {"sessions": [session_2021(r, now) for r in listed]}
     if len(records) > page_size:
         last = records[page_size - 1]
-        token = _encode_skip_token(last.created_at, last.id)
+        token = encode_skip_token(last.created_at, last.id)
         body["@nextLink"] = (
             f"{base_url(request)}/accounts/{quote(account_id)}/sessions"
             f"?api-version={version}&skipToken={token}"
         )
     return JSONResponse(body)
-
-
-def _encode_skip_token(created_at: float, session_id: str) -> str:
-    raw = json.dumps([created_at, session_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_skip_token(token: str | None) -> tuple[float, str] | None:
-    if token is None:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        created_at, session_id = json.loads(raw)
-        return float(created_at), str(session_id)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise BadRequest("The skipToken is not one this service issued.") from exc
 
 
 routes = [
