@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import ControlPlane, wait_for
 
@@ -23,6 +25,12 @@ def run_cli(
     )  # fmt: skip
 
 
+async def cli(*args: str, **kwargs: Any) -> subprocess.CompletedProcess:
+    """run_cli off the event loop: the in-process control plane keeps serving (and finishing
+    its own transactions) while the command runs."""
+    return await asyncio.to_thread(run_cli, *args, **kwargs)
+
+
 async def _token_status(plane: ControlPlane, account_id: str, key: str) -> int:
     response = await plane.client.get(
         f"/accounts/{account_id}/token", headers={"Authorization": f"Bearer {account_id}:{key}"}
@@ -31,20 +39,21 @@ async def _token_status(plane: ControlPlane, account_id: str, key: str) -> int:
 
 
 async def test_create_prints_json_keys_that_work(plane: ControlPlane) -> None:
-    result = run_cli("account", "create", "--output", "json", data_dir=plane.settings.data_dir)
+    result = await cli("account", "create", "--output", "json", data_dir=plane.settings.data_dir)
     assert result.returncode == 0, result.stderr
     account = json.loads(result.stdout)
     assert set(account) == {"accountId", "primaryKey", "secondaryKey"}
     assert await _token_status(plane, account["accountId"], account["primaryKey"]) == 200
     assert await _token_status(plane, account["accountId"], account["secondaryKey"]) == 200
-    listed = run_cli("account", "list", "--output", "json", data_dir=plane.settings.data_dir)
+    listed = await cli("account", "list", "--output", "json", data_dir=plane.settings.data_dir)
     assert account["accountId"] in {row["accountId"] for row in json.loads(listed.stdout)}
 
 
 async def test_rotating_one_key_keeps_the_other(plane: ControlPlane) -> None:
     data_dir = plane.settings.data_dir
-    account = json.loads(run_cli("account", "create", "--output", "json", data_dir=data_dir).stdout)
-    rotated = run_cli(
+    created = await cli("account", "create", "--output", "json", data_dir=data_dir)
+    account = json.loads(created.stdout)
+    rotated = await cli(
         "account", "rotate-key", account["accountId"], "--key", "secondary", "--output", "json",
         "--data-dir", str(data_dir),
     )  # fmt: skip
@@ -58,7 +67,7 @@ async def test_rotating_one_key_keeps_the_other(plane: ControlPlane) -> None:
 async def test_delete_is_refused_while_sessions_are_active(plane: ControlPlane) -> None:
     data_dir = plane.settings.data_dir
     assert (await plane.create("busy")).status_code == 201
-    refused = run_cli("account", "delete", plane.account.id, "--yes", data_dir=data_dir)
+    refused = await cli("account", "delete", plane.account.id, "--yes", data_dir=data_dir)
     assert refused.returncode != 0
     assert "active sessions" in refused.stderr
     assert await plane.row("busy") is not None
@@ -71,7 +80,7 @@ async def test_delete_is_refused_while_sessions_are_active(plane: ControlPlane) 
         return (await plane.row("busy")).status.value == "Stopped"
 
     await wait_for(stopped, within=15)
-    deleted = run_cli("account", "delete", plane.account.id, "--yes", data_dir=data_dir)
+    deleted = await cli("account", "delete", plane.account.id, "--yes", data_dir=data_dir)
     assert deleted.returncode == 0, deleted.stderr
     assert await plane.row("busy") is None
     assert await _token_status(plane, plane.account.id, plane.account.primary_key) == 401

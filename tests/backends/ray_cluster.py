@@ -121,6 +121,11 @@ def _wait_for_port(host: str, port: int, node: RayNode, within: float) -> None:
     raise AssertionError(f"the Ray head did not listen within {within} s")
 
 
+# One token for every cluster a test run starts: Ray reads the token once per driver process
+# and keeps it, so a second cluster with another token would refuse this process.
+CLUSTER_TOKEN = secrets.token_hex(32)
+
+
 def driver_environment(token: str) -> dict[str, str]:
     """What a driver (the control plane, a test) needs to join: token auth and the token."""
     return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token}
@@ -133,7 +138,7 @@ def ray_cluster(
     """A head and a worker, each with room for HOSTS_PER_NODE Standard hosts (and the
     worker one Premium host); every process killed on the way out."""
     temp_dir.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_hex(32)
+    token = CLUSTER_TOKEN
     port = free_port(HEAD_IP)
     cluster = RayCluster(address=f"{HEAD_IP}:{port}", token=token, temp_dir=temp_dir / "ray")
     cluster.environment = {

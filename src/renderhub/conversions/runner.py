@@ -13,7 +13,6 @@ take-over scan) wakes it, or until its claims need renewing."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from renderhub.clock import Clock, monotonic
@@ -56,19 +55,22 @@ class ConversionRunner:
     async def run(self) -> None:
         renew_every = self._settings.claim_seconds / 3
         next_renewal = 0.0
+        due = True  # the first pass takes up what the store already holds
         while True:
             self._wakeup.clear()
             try:
                 if monotonic() >= next_renewal:
                     next_renewal = monotonic() + renew_every
                     await self.renew()
-                await self.fill()
+                if due:
+                    await self.fill()
+                due = False
             except UNAVAILABLE as exc:
                 log.warning("the store is unavailable (%s); conversions wait", exc)
             except Exception:
                 log.exception("starting conversions failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=renew_every)
+            # An idle runner writes nothing: it fills again when woken, or after a failure.
+            due = await _woken_within(self._wakeup, renew_every) or due
 
     async def fill(self) -> list[ConversionRecord]:
         """Fail what restarts cut short too often, then start abandoned and new conversions
@@ -137,3 +139,11 @@ class ConversionRunner:
 
     def _now(self) -> float:
         return self._clock.now().timestamp()
+
+
+async def _woken_within(event: asyncio.Event, seconds: float) -> bool:
+    try:
+        await asyncio.wait_for(event.wait(), timeout=seconds)
+    except TimeoutError:
+        return False
+    return True
