@@ -39,14 +39,15 @@ def client(
         key = re.search(r"primary key:\s+(\S+)", banner)[1]  # type: ignore[index]
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("REQUESTS_CA_BUNDLE", str(server.data_dir / "tls" / "dev-cert.pem"))
-            yield azure.RemoteRenderingClient(
+            with azure.RemoteRenderingClient(
                 endpoint=server.url,
                 account_id=account_id,
                 account_domain="renderhub.local",
                 credential=AzureKeyCredential(key),
                 authentication_endpoint_url=server.url,
                 polling_interval=0.2,
-            )
+            ) as sdk:
+                yield sdk
     finally:
         server.terminate()
 
