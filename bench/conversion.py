@@ -11,29 +11,30 @@ With a real Azurite (tools/azurite, from scripts/install test) on loopback:
    host does before it reports Ready), `load_to_scene_data` adds `scene_data` (the merged
    buffers the renderer draws), so it is the whole way from file to renderer.
 
-3. with --parallel N: N conversions of the same model started at once, each in its own
-   worker process (a plain ProcessPoolExecutor standing in for the conversion runner), as the
-   wall time from submitting them to the last one finishing.
+3. parallel (--parallel N, default 4; 0 skips it): a real `renderhub serve` (a subprocess,
+   conversion_concurrency N, the real converter) is given N conversions of small models
+   (--parallel-triangles each) over the 2021-01-01 API, as the wall time from the first PUT to
+   the last one Succeeded, and the throughput in conversions per second; `one_alone_s` is one
+   such conversion by itself first, through the same service.
 
     .venv/bin/python bench/conversion.py [--triangles 1000000] [--runs 3] [--parallel 4]
-        [--output FILE]
+        [--parallel-triangles 20000] [--output FILE]
 """
 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import platform
 import statistics
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import trimesh
 
@@ -42,6 +43,7 @@ from figures import emit, log, summary
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.azurite
 
 from tests.azurite import Azurite, azurite_server
+from tests.e2e.server import ServerProcess, free_port, sign_in
 
 from renderhub.conversions.converter import convert
 from renderhub.conversions.jobs import (
@@ -55,6 +57,7 @@ from renderhub.host.meshes import build_scene, load_model_file
 from renderhub.host.render.scene_data import area_weighted_normals, scene_data
 from renderhub.samples.procedural import make_triangle_mesh
 
+API = "api-version=2021-01-01"
 TARGET = {
     "convert_end_to_end_s_max": 10.0,
     "asset_load_s_max": 0.5,
@@ -90,37 +93,87 @@ def time_conversions(azurite: Azurite, glb: Path, runs: int) -> tuple[list[float
     return seconds, azurite.download(target, "run0/model.arrAsset")
 
 
-def time_parallel(azurite: Azurite, glb: Path, count: int) -> dict[str, Any]:
-    """`count` conversions at once, one worker process each (started before the clock)."""
-    source = azurite.create_container()
-    target = azurite.create_container()
-    azurite.upload(source, "bench/model.glb", glb.read_bytes())
-    limits = ConversionLimits((azurite.account_url + "/",), 2 << 30, 2 << 30, 300.0, 1800.0)
-    jobs = [
-        ConversionJob(
-            f"parallel-{index}",
-            InputLocation(source, "model.glb", "bench/", azurite.sas(source, "rl")),
-            OutputLocation(target, "model.arrAsset", f"p{index}/", azurite.sas(target, "w")),
-        )
-        for index in range(count)
-    ]
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-        list(pool.map(_warm_worker, range(count)))  # start the workers and their imports
-        started = time.perf_counter()
-        outcomes = list(pool.map(convert, jobs, [limits] * count))
-        wall = time.perf_counter() - started
-    failures = [o.error_message for o in outcomes if o.status is not ConversionStatus.SUCCEEDED]
-    if failures:
-        raise SystemExit(f"parallel conversion failed: {failures[0]}")
-    log(f"{count} conversions in parallel: {wall:.2f} s")
-    return {"count": count, "wall_s": round(wall, 2)}
+def time_parallel(azurite: Azurite, folder: Path, count: int, triangles: int) -> dict[str, Any]:
+    """`count` conversions at once through a real `renderhub serve` (a subprocess with
+    conversion_concurrency `count` and the real converter, each conversion in its own worker
+    process): from the first PUT to the last one Succeeded, polling the 2021-01-01 API."""
+    glb = folder / "small.glb"
+    make_glb(triangles, glb)
+    source, target = azurite.create_container(), azurite.create_container()
+    for index in range(count):
+        azurite.upload(source, f"small/model-{index}.glb", glb.read_bytes())
+    environment = {"RENDERHUB_CONVERSION_CONCURRENCY": str(count)}
+    server = ServerProcess(
+        folder / "data", free_port(), "--allow-storage", f"{azurite.account_url}/", env=environment
+    )
+    server.start()
+    try:
+        signed_in = sign_in(server)
+        with signed_in.client as client:
+            base = f"/accounts/{signed_in.account_id}/conversions"
+            body = _conversion_body(azurite, source, target, 0)
+            alone = _time_conversions(client, {f"{base}/alone?{API}": body})
+            bodies = {
+                f"{base}/parallel-{index}?{API}": _conversion_body(azurite, source, target, index)
+                for index in range(count)
+            }
+            wall = _time_conversions(client, bodies)
+    finally:
+        server.terminate()
+    log(f"1 conversion through renderhub serve: {alone:.2f} s; {count} at once: {wall:.2f} s")
+    return {
+        "count": count,
+        "triangles_each": triangles,
+        "conversion_concurrency": count,
+        "one_alone_s": round(alone, 2),
+        "wall_s": round(wall, 2),
+        "throughput_conversions_per_s": round(count / wall, 2),
+    }
 
 
-def _warm_worker(_: int) -> None:
-    import trimesh  # noqa: F401
+def _time_conversions(client: httpx.Client, bodies: dict[str, dict[str, Any]]) -> float:
+    """Seconds from the first PUT to the last of these conversions Succeeded."""
+    started = time.perf_counter()
+    for url, body in bodies.items():
+        created = client.put(url, json=body)
+        if created.status_code != 201:
+            raise SystemExit(f"creating a conversion: {created.status_code} {created.text}")
+    _wait_until_all_end(client, list(bodies))
+    return time.perf_counter() - started
 
-    import renderhub.conversions.meshing  # noqa: F401
+
+def _conversion_body(azurite: Azurite, source: str, target: str, index: int) -> dict[str, Any]:
+    return {
+        "settings": {
+            "inputLocation": {
+                "storageContainerUri": source,
+                "relativeInputAssetPath": f"model-{index}.glb",
+                "blobPrefix": "small/",
+                "storageContainerReadListSas": azurite.sas(source, "rl"),
+            },
+            "outputLocation": {
+                "storageContainerUri": target,
+                "blobPrefix": f"p{index}/",
+                "storageContainerWriteSas": azurite.sas(target, "w"),
+            },
+        }
+    }
+
+
+def _wait_until_all_end(client: httpx.Client, urls: list[str], within: float = 600.0) -> None:
+    """Poll each conversion until all have Succeeded; any other end stops the bench."""
+    give_up = time.monotonic() + within
+    pending = list(urls)
+    while pending:
+        if time.monotonic() > give_up:
+            raise SystemExit(f"conversions still running after {within:.0f} s: {pending}")
+        for url in list(pending):
+            body = client.get(url).json()
+            if body["status"] == "Succeeded":
+                pending.remove(url)
+            elif body["status"] in ("Failed", "Cancelled"):
+                raise SystemExit(f"parallel conversion {body['status']}: {body.get('error')}")
+        time.sleep(0.05)
 
 
 def time_host_loads(path: Path, runs: int) -> dict[str, Any]:
@@ -151,8 +204,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--triangles", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--parallel", type=int, default=0, metavar="N",
-                        help="also time N conversions at once (0: skip)")  # fmt: skip
+    parser.add_argument("--parallel", type=int, default=4, metavar="N",
+                        help="also time N conversions at once through renderhub serve "
+                        "(0: skip)")  # fmt: skip
+    parser.add_argument("--parallel-triangles", type=int, default=20_000, metavar="T",
+                        help="triangles of each model converted in parallel")  # fmt: skip
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
     started = datetime.now(UTC)
@@ -174,7 +230,9 @@ def main() -> None:
         with azurite_server() as azurite:
             conversions, asset_bytes = time_conversions(azurite, glb, args.runs)
             if args.parallel:
-                report["parallel"] = time_parallel(azurite, glb, args.parallel)
+                report["parallel"] = time_parallel(
+                    azurite, Path(folder), args.parallel, args.parallel_triangles
+                )
         asset = Path(folder) / "model.arrAsset"
         asset.write_bytes(asset_bytes)
         log("timing host loads")

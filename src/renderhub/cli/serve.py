@@ -21,6 +21,11 @@ from renderhub.store.accounts import NewAccount
 from renderhub.store.database import UNAVAILABLE, hold_single_replica_lock
 from renderhub.tls import self_signed_certificate
 
+# On SIGTERM requests in flight get this long to finish. Without a bound, one idle keep-alive
+# HTTPS connection whose client never answers the TLS close (an SDK client left open) holds
+# the service up to asyncio's 30 s SSL shutdown timeout, past most supervisors' patience.
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
 
 @click.command()
 @click.option("--host", default=None, help="Address to listen on [default: 127.0.0.1].")
@@ -89,6 +94,7 @@ def serve(
         log_level="warning",
         access_log=False,
         server_header=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
 
 

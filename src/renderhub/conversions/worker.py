@@ -109,6 +109,9 @@ def main(argv: list[str]) -> int:
     result = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # the converter's prints go to stderr, not into the outcome
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    # azure-core logs every request's URL and headers at INFO: dozens of lines a conversion
+    # that bury the service's own log (they go to its stderr); its warnings still show.
+    logging.getLogger("azure").setLevel(logging.WARNING)
     job, limits = decode_request(sys.stdin.buffer.read())
     outcome = run_converter(argv[1], job, limits)
     result.write(encode_outcome(outcome))
