@@ -12,8 +12,8 @@ from starlette.routing import Route
 from renderhub.api.context import authorize, base_url, context_of, read_json
 from renderhub.api.conversion_bodies import CreateConversionBody, conversion_2021
 from renderhub.api.operations import answers_as_listed
-from renderhub.api.paging import decode_skip_token, encode_skip_token
-from renderhub.api.sessions_2021 import API_VERSIONS
+from renderhub.api.paging import decode_skip_token, next_link
+from renderhub.api.versions import check_api_version
 from renderhub.conversions.jobs import ConversionJob
 from renderhub.conversions.service import CreateOutcome
 from renderhub.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, RenderHubError
@@ -27,22 +27,11 @@ _PREFIX = "/accounts/{account_id}/conversions"
 RETRY_AFTER_SECONDS = 5
 
 
-def _check_api_version(request: Request) -> str:
-    version = request.query_params.get("api-version")
-    if version not in API_VERSIONS:
-        shown = "missing" if version is None else repr(version)
-        raise BadRequest(
-            f"The api-version is {shown}; use one of: {', '.join(sorted(API_VERSIONS))}.",
-            target="api-version",
-        )
-    return version
-
-
 def _begin(request: Request, impossible_id: type[RenderHubError] = BadRequest) -> tuple[str, str]:
     """The account (authorized) and conversion id of a conversion route. Conversion ids follow
     the rules of session ids; an id no conversion could have is `impossible_id` (a create's
     400, a get's 404: the get lists no 400)."""
-    _check_api_version(request)
+    check_api_version(request)
     account_id = authorize(request, request.path_params["account_id"])
     conversion_id = request.path_params["conversion_id"]
     try:
@@ -96,7 +85,7 @@ async def get_conversion(request: Request) -> Response:
 
 @answers_as_listed("RemoteRendering_ListConversions")
 async def list_conversions(request: Request) -> Response:
-    version = _check_api_version(request)
+    version = check_api_version(request)
     account_id = authorize(request, request.path_params["account_id"])
     context = context_of(request)
     after = decode_skip_token(request.query_params.get("skipToken"))
@@ -105,10 +94,8 @@ async def list_conversions(request: Request) -> Response:
     body: dict[str, Any] = {"conversions": [conversion_2021(r) for r in records[:page_size]]}
     if len(records) > page_size:
         last = records[page_size - 1]
-        body["@nextLink"] = (
-            f"{base_url(request)}/accounts/{quote(account_id)}/conversions"
-            f"?api-version={version}&skipToken={encode_skip_token(last.created_at, last.id)}"
-        )
+        path = f"/accounts/{quote(account_id)}/conversions"
+        body["@nextLink"] = next_link(base_url(request), path, version, last.created_at, last.id)
     return JSONResponse(body)
 
 

@@ -24,3 +24,10 @@ def decode_skip_token(token: str | None) -> tuple[float, str] | None:
         return float(created_at), str(item_id)
     except (ValueError, TypeError, binascii.Error) as exc:
         raise BadRequest("The skipToken is not one this service issued.") from exc
+
+
+def next_link(base: str, path: str, version: str, created_at: float, item_id: str) -> str:
+    """The `@nextLink` after the item (created_at, item_id): followed verbatim by the SDKs,
+    so it carries its own api-version."""
+    token = encode_skip_token(created_at, item_id)
+    return f"{base}{path}?api-version={version}&skipToken={token}"

@@ -12,8 +12,9 @@ from starlette.routing import Route
 from renderhub.api.bodies import CreateSessionSettings, UpdateSessionSettings
 from renderhub.api.context import authorize, base_url, context_of, read_body
 from renderhub.api.operations import answers_as_listed
-from renderhub.api.paging import decode_skip_token, encode_skip_token
+from renderhub.api.paging import decode_skip_token, next_link
 from renderhub.api.presenters import session_2021
+from renderhub.api.versions import check_api_version
 from renderhub.errors import (
     BadRequest,
     CapacityExhausted,
@@ -30,25 +31,13 @@ from renderhub.sessions.service import (
     not_longer_message,
 )
 
-API_VERSIONS = frozenset({"2021-01-01", "2021-01-01-preview"})
 _PREFIX = "/accounts/{account_id}/sessions"
-
-
-def _check_api_version(request: Request) -> str:
-    version = request.query_params.get("api-version")
-    if version not in API_VERSIONS:
-        shown = "missing" if version is None else repr(version)
-        raise BadRequest(
-            f"The api-version is {shown}; use one of: {', '.join(sorted(API_VERSIONS))}.",
-            target="api-version",
-        )
-    return version
 
 
 def _begin(request: Request) -> tuple[str, str]:
     """The account (authorized) and session id of a session route. An id no session could have
     names no session: a NotFound (re-answered as a 400 on create, whose document lists no 404)."""
-    _check_api_version(request)
+    check_api_version(request)
     account_id = authorize(request, request.path_params["account_id"])
     try:
         session_id = check_session_id(request.path_params["session_id"])
@@ -128,7 +117,7 @@ async def stop(request: Request) -> Response:
 
 @answers_as_listed("RemoteRendering_ListSessions")
 async def list_sessions(request: Request) -> Response:
-    version = _check_api_version(request)
+    version = check_api_version(request)
     account_id = authorize(request, request.path_params["account_id"])
     context = context_of(request)
     after = decode_skip_token(request.query_params.get("skipToken"))
@@ -141,11 +130,8 @@ async def list_sessions(request: Request) -> Response:
     body: dict[str, Any] = {"sessions": [session_2021(r, now) for r in listed]}
     if len(records) > page_size:
         last = records[page_size - 1]
-        token = encode_skip_token(last.created_at, last.id)
-        body["@nextLink"] = (
-            f"{base_url(request)}/accounts/{quote(account_id)}/sessions"
-            f"?api-version={version}&skipToken={token}"
-        )
+        path = f"/accounts/{quote(account_id)}/sessions"
+        body["@nextLink"] = next_link(base_url(request), path, version, last.created_at, last.id)
     return JSONResponse(body)
 
 

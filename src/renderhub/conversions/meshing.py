@@ -23,7 +23,7 @@ import numpy as np
 
 from renderhub.assets import Asset, AssetMaterial, AssetMesh, AssetNode, AssetTexture
 from renderhub.conversions.settings_file import ConversionSettings, axis_source
-from renderhub.host.render.scene_data import area_weighted_normals
+from renderhub.host.render.scene_data import area_weighted_normals, rgba_rows
 
 NEUTRAL_GREY = (180 / 255, 180 / 255, 180 / 255, 1.0)
 
@@ -304,10 +304,10 @@ def _colours_and_uvs(
     kind = getattr(visual, "kind", None)
     count = len(mesh.vertices)
     if kind == "vertex":
-        colours = _rgba(visual.vertex_colors)
+        colours = rgba_rows(visual.vertex_colors)
         return _linear(colours, settings.gamma_to_linear_vertex), None
     if kind == "face":
-        colours = _rgba(visual.face_colors)
+        colours = rgba_rows(visual.face_colors)
         if (colours == colours[0]).all():
             return _linear(_repeat(colours[0], count), settings.gamma_to_linear_vertex), None
         return _linear(colours, settings.gamma_to_linear_vertex), None
@@ -318,13 +318,13 @@ def _colours_and_uvs(
     if uvs is not None and _texture_image(material) is not None:
         sampled = _sampled(material, uvs)
     if sampled is None:
-        sampled = _repeat(_rgba(_base_colour(material))[0], count)
+        sampled = _repeat(rgba_rows(_base_colour(material))[0], count)
     return _linear(sampled, settings.gamma_to_linear_material), uvs
 
 
 def _sampled(material: Any, uvs: np.ndarray) -> np.ndarray | None:
     try:
-        colours = _rgba(material.to_color(uvs))
+        colours = rgba_rows(material.to_color(uvs))
     except Exception:  # a texture trimesh cannot sample: the material's colour instead
         return None
     return colours if len(colours) == len(uvs) else None
@@ -344,17 +344,6 @@ def _base_colour(material: Any) -> Any:
         if value is not None:
             return value
     return NEUTRAL_GREY
-
-
-def _rgba(colours: Any) -> np.ndarray:
-    """Colours (n, 3 or 4) or one colour, uint8 or float 0..1, as uint8 RGBA rows."""
-    array = np.atleast_2d(np.asarray(colours))
-    if array.dtype.kind == "f":
-        array = np.clip(np.rint(array * 255.0), 0, 255)
-    array = array.astype(np.uint8, copy=False)
-    if array.shape[1] == 3:
-        array = np.hstack([array, np.full((len(array), 1), 255, dtype=np.uint8)])
-    return np.ascontiguousarray(array[:, :4])
 
 
 def _repeat(colour: np.ndarray, count: int) -> np.ndarray:
@@ -508,7 +497,7 @@ def _asset_material(material: Any, index: int, settings: ConversionSettings) -> 
     name = "default"
     if material is not None:
         name = str(getattr(material, "name", None) or f"material{index}")
-        rgba = _rgba(_base_colour(material))
+        rgba = rgba_rows(_base_colour(material))
         if settings.gamma_to_linear_material:
             rgba = _linear(rgba, True)
         colour = tuple(float(x) / 255.0 for x in rgba[0])

@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from renderhub import __version__
-from renderhub.api.sessions_2021 import API_VERSIONS
+from renderhub.api.versions import API_VERSIONS
 from renderhub.model_sources import MAX_MODELS_PER_SESSION, MAX_URL_LENGTH
 from renderhub.sessions.requests import SESSION_ID
 

@@ -174,19 +174,19 @@ def _material_colour(material: Any) -> np.ndarray:
     for name in ("baseColorFactor", "diffuse"):
         value = getattr(material, name, None)
         if value is not None:
-            return _rgba_rows(value)[0]
+            return rgba_rows(value)[0]
     return NEUTRAL_GREY
 
 
 def _rgba_for(colours: Any, count: int) -> np.ndarray | None:
     """`count` RGBA rows from one colour or `count` colours; None if it is neither."""
-    rows = _rgba_rows(colours)
+    rows = rgba_rows(colours)
     if len(rows) == 1:
         return _uniform(rows[0], count)
     return rows if len(rows) == count else None
 
 
-def _rgba_rows(colours: Any) -> np.ndarray:
+def rgba_rows(colours: Any) -> np.ndarray:
     """Colours (n, 3 or 4) or one colour, uint8 or float 0..1, as uint8 RGBA rows."""
     array = np.atleast_2d(np.asarray(colours))
     if array.dtype.kind == "f":
