@@ -22,9 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from renderhub.conversions.jobs import ASSET_SUFFIX
+
 MAGIC = b"RHASSET\x00"
 FORMAT_VERSION = 1
-SUFFIX = ".arrAsset"
+SUFFIX = ASSET_SUFFIX
 _PREFIX = struct.Struct("<8sII")
 _ALIGN = 16
 

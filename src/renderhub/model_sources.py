@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from renderhub.conversions.jobs import ASSET_SUFFIX
 from renderhub.errors import BadRequest
 from renderhub.storage.locations import under_prefix
 
-MODEL_SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl", ".arrAsset")
+MODEL_SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl", ASSET_SUFFIX)
 MAX_URL_LENGTH = 2048
 MAX_MODELS_PER_SESSION = 16
 

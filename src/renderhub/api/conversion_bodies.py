@@ -4,22 +4,21 @@ fields are refused by name) and how a conversion is written back (never with its
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
 from renderhub.api.presenters import iso_time
 from renderhub.conversions.jobs import (
+    ASSET_SUFFIX,
     ConversionJob,
     ConversionStatus,
     InputLocation,
     OutputLocation,
 )
+from renderhub.storage.locations import default_output_filename
 from renderhub.store.records import ConversionRecord
-from renderhub.validation import RequestBody
-
-ASSET_SUFFIX = ".arrAsset"
+from renderhub.validation import WireBody
 
 ContainerUri = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
 BlobPath = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
@@ -27,20 +26,14 @@ BlobPrefix = Annotated[str, StringConstraints(max_length=1024)]
 Sas = Annotated[str, StringConstraints(max_length=4096)]
 
 
-class _WireBody(RequestBody):
-    """Fields by their wire names only (storageContainerUri, not storage_container_uri)."""
-
-    model_config = ConfigDict(populate_by_name=False)
-
-
-class InputLocationBody(_WireBody):
+class InputLocationBody(WireBody):
     storage_container_uri: ContainerUri = Field(alias="storageContainerUri")
     storage_container_read_list_sas: Sas | None = Field(None, alias="storageContainerReadListSas")
     blob_prefix: BlobPrefix | None = Field(None, alias="blobPrefix")
     relative_input_asset_path: BlobPath = Field(alias="relativeInputAssetPath")
 
 
-class OutputLocationBody(_WireBody):
+class OutputLocationBody(WireBody):
     storage_container_uri: ContainerUri = Field(alias="storageContainerUri")
     storage_container_write_sas: Sas | None = Field(None, alias="storageContainerWriteSas")
     blob_prefix: BlobPrefix | None = Field(None, alias="blobPrefix")
@@ -54,12 +47,12 @@ class OutputLocationBody(_WireBody):
         return name
 
 
-class ConversionSettingsBody(_WireBody):
+class ConversionSettingsBody(WireBody):
     input_location: InputLocationBody = Field(alias="inputLocation")
     output_location: OutputLocationBody = Field(alias="outputLocation")
 
 
-class CreateConversionBody(_WireBody):
+class CreateConversionBody(WireBody):
     settings: ConversionSettingsBody
 
     def job(self, conversion_id: str) -> ConversionJob:
@@ -77,16 +70,11 @@ class CreateConversionBody(_WireBody):
             output=OutputLocation(
                 storage_container_uri=given_output.storage_container_uri,
                 output_asset_filename=given_output.output_asset_filename
-                or default_asset_name(given_input.relative_input_asset_path),
+                or default_output_filename(given_input.relative_input_asset_path),
                 blob_prefix=given_output.blob_prefix or "",
                 sas=_bare_sas(given_output.storage_container_write_sas),
             ),
         )
-
-
-def default_asset_name(input_path: str) -> str:
-    """The input model's file name with the asset suffix: models/house.fbx -> house.arrAsset."""
-    return PurePosixPath(input_path).stem + ASSET_SUFFIX
 
 
 def _bare_sas(sas: str | None) -> str | None:

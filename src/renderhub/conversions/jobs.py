@@ -10,7 +10,11 @@ from dataclasses import dataclass
 
 from renderhub.status import ConversionStatus
 
+# What a conversion writes: `<name>.arrAsset` (the format is renderhub.assets').
+ASSET_SUFFIX = ".arrAsset"
+
 __all__ = [
+    "ASSET_SUFFIX",
     "ConversionJob",
     "ConversionLimits",
     "ConversionOutcome",

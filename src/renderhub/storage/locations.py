@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from renderhub.conversions.jobs import InputLocation, OutputLocation
+from renderhub.conversions.jobs import ASSET_SUFFIX, InputLocation, OutputLocation
 from renderhub.errors import BadRequest
 
 MAX_URI_LENGTH = 2048
 MAX_SAS_LENGTH = 4096
 MAX_BLOB_NAME_LENGTH = 1024  # Azure's own limit on a blob name
-ASSET_SUFFIX = ".arrAsset"
 
 INPUT_FIELDS = "settings.inputLocation"
 OUTPUT_FIELDS = "settings.outputLocation"
