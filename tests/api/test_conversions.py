@@ -290,6 +290,26 @@ BAD_BODIES: list[tuple[str, Any, str]] = [
         "settings.outputLocation.storage_container_uri",
     ),
     (
+        "input container not a URL",
+        lambda b: _with(b, "just some words", *_IN, "storageContainerUri"),
+        "settings.inputLocation.storageContainerUri",
+    ),
+    (
+        "input prefix escapes",
+        lambda b: _with(b, "models/../../", *_IN, "blobPrefix"),
+        "settings.inputLocation.blobPrefix",
+    ),
+    (
+        "input path escapes",
+        lambda b: _with(b, "../../etc/passwd.glb", *_IN, "relativeInputAssetPath"),
+        "settings.inputLocation.relativeInputAssetPath",
+    ),
+    (
+        "output prefix escapes",
+        lambda b: _with(b, "../out/", *_OUT, "blobPrefix"),
+        "settings.outputLocation.blobPrefix",
+    ),
+    (
         "input container not allowed",
         lambda b: _with(b, "https://elsewhere.example/c", *_IN, "storageContainerUri"),
         "settings.inputLocation.storageContainerUri",
@@ -328,6 +348,22 @@ async def test_the_allow_list_names_the_flag_when_nothing_is_allowed(tmp_path: P
         assert response.status_code == 400
         message = response.json()["error"]["message"]
         assert "--allow-storage" in message, message
+
+
+async def test_a_blob_container_without_a_sas_is_a_400_that_says_why(tmp_path: Path) -> None:
+    blob = "https://contoso.blob.core.windows.net/"
+    async with conversion_plane(tmp_path, allow_storage=[blob]) as plane:
+        payload = body(tmp_path)
+        payload["settings"]["inputLocation"] = {
+            "storageContainerUri": f"{blob}input",
+            "relativeInputAssetPath": "house.glb",
+        }
+        response = await put(plane, "c", payload)
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["target"] == "settings.inputLocation.storageContainerReadListSas"
+        assert "SAS" in error["message"] and "linked storage" in error["message"]
+        assert (await get(plane, "c")).status_code == 404
 
 
 # -- how conversions fail ---------------------------------------------------------------------
