@@ -82,6 +82,20 @@ def test_a_double_sided_gltf_quad_shows_and_is_lit_from_both_sides(tmp_path: Pat
     assert behind[120, 160, 0] > 150
 
 
+def test_a_mirrored_single_sided_quad_still_faces_the_same_way(tmp_path: Path) -> None:
+    """glTF: a node whose transform mirrors turns its triangles' front to the clockwise side;
+    the loader flips their winding, so culling keeps the same front."""
+    scene = trimesh.Scene()
+    scene.add_geometry(quad(double_sided=False), transform=np.diag([-1.0, 1.0, 1.0, 1.0]))
+    path = tmp_path / "mirrored.glb"
+    path.write_bytes(scene.export(file_type="glb"))
+    data = scene_data(build_scene([load_model_file(path.name, path)]))
+    assert data.single_sided_indices == 6
+
+    assert drawn(data, FRONT) > 5_000
+    assert drawn(data, BEHIND) == 0
+
+
 def test_one_scene_culls_its_single_sided_part_and_not_its_double_sided_one(
     tmp_path: Path,
 ) -> None:
