@@ -38,6 +38,14 @@ class SceneData:
     bounds: np.ndarray | None
     single_sided_indices: int = 0
 
+    def __post_init__(self) -> None:
+        single = self.single_sided_indices
+        if not 0 <= single <= len(self.indices) or single % 3:
+            raise ValueError(
+                f"single_sided_indices {single} is not a whole number of triangles "
+                f"within the {len(self.indices)} indices."
+            )
+
     @property
     def double_sided_indices(self) -> int:
         return len(self.indices) - self.single_sided_indices
