@@ -27,6 +27,8 @@ from renderhub.conversions.jobs import ASSET_SUFFIX
 MAGIC = b"RHASSET\x00"
 FORMAT_VERSION = 1
 SUFFIX = ASSET_SUFFIX
+SINGLE_SIDED = "SingleSided"  # a material's sidedness: back faces culled
+DOUBLE_SIDED = "DoubleSided"
 _PREFIX = struct.Struct("<8sII")
 _ALIGN = 16
 
@@ -59,7 +61,7 @@ class AssetMaterial:
 
     name: str
     base_colour: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
-    sidedness: str = "DoubleSided"
+    sidedness: str = DOUBLE_SIDED
     unlit: bool = False
     texture: AssetTexture | None = None
 

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from renderhub.host.errors import ModelLoadError
-from renderhub.host.scene import LoadedModel, LoadedScene
+from renderhub.host.scene import LoadedModel, LoadedScene, mark_sidedness
 from renderhub.model_sources import redact
 
 if TYPE_CHECKING:
     from renderhub.assets import AssetMesh
+
+GLTF_SUFFIXES = (".gltf", ".glb")
 
 
 def load_model_file(url: str, path: Path) -> LoadedModel:
@@ -43,6 +45,9 @@ def load_model_file(url: str, path: Path) -> LoadedModel:
     if not geometry:
         raise ModelLoadError(f"Could not load model {name!r}: the file holds no geometry.")
     meshes = tuple(g for g in geometry if isinstance(g, trimesh.Trimesh) and len(g.faces))
+    if path.suffix.lower() in GLTF_SUFFIXES:
+        for mesh in meshes:
+            mark_sidedness(mesh, double_sided=_gltf_double_sided(mesh))
     polygons = sum(len(mesh.faces) for mesh in meshes)
     return LoadedModel(url=url, meshes=meshes, polygons=polygons, bytes=path.stat().st_size)
 
@@ -52,7 +57,7 @@ def load_asset_file(url: str, path: Path) -> LoadedModel:
     baked colours), so trimesh does no processing; that is what makes it fast to load."""
     import trimesh
 
-    from renderhub.assets import AssetFormatError, read_asset
+    from renderhub.assets import SINGLE_SIDED, AssetFormatError, read_asset
 
     try:
         asset = read_asset(path)
@@ -60,16 +65,32 @@ def load_asset_file(url: str, path: Path) -> LoadedModel:
         raise ModelLoadError(f"Could not load model {redact(url)!r}: {exc}.") from exc
     except OSError as exc:
         raise ModelLoadError(f"Could not load model {redact(url)!r}: {exc.strerror}.") from exc
-    meshes = tuple(_asset_mesh(trimesh, mesh) for mesh in asset.meshes if mesh.triangles)
+    meshes = tuple(
+        _asset_mesh(trimesh, mesh, asset.materials[mesh.material].sidedness != SINGLE_SIDED)
+        for mesh in asset.meshes
+        if mesh.triangles
+    )
     if not meshes:
         raise ModelLoadError(f"Could not load model {redact(url)!r}: the asset holds no geometry.")
     return LoadedModel(url=url, meshes=meshes, polygons=asset.triangles, bytes=path.stat().st_size)
 
 
-def _asset_mesh(trimesh: Any, mesh: AssetMesh) -> Any:
+def _gltf_double_sided(mesh: Any) -> bool:
+    """A glTF material is single-sided unless it says `doubleSided: true` (the glTF
+    default); trimesh keeps that flag on its PBRMaterial (None when the file left it out).
+    A primitive without a material stays double-sided, as the formats without the notion."""
+    material = getattr(getattr(mesh, "visual", None), "material", None)
+    if material is None or not hasattr(material, "doubleSided"):
+        return True
+    return material.doubleSided is True
+
+
+def _asset_mesh(trimesh: Any, mesh: AssetMesh, double_sided: bool) -> Any:
     """A Trimesh over the asset's arrays, its normals and bounds already in trimesh's cache
     (an asset has no unused vertices, so the bounds of all of them are trimesh's bounds;
-    trimesh would spend ~40 ms per million triangles finding the used ones first)."""
+    trimesh would spend ~40 ms per million triangles finding the used ones first), marked
+    with its material's sidedness (the conversion's opaqueMaterialDefaultSidedness or the
+    source's doubleSided)."""
     loaded = trimesh.Trimesh(
         vertices=mesh.positions,
         faces=mesh.indices,
@@ -82,6 +103,7 @@ def _asset_mesh(trimesh: Any, mesh: AssetMesh) -> Any:
 
     bounds = np.array([mesh.positions.min(axis=0), mesh.positions.max(axis=0)], dtype=np.float64)
     loaded._cache["bounds"] = bounds
+    mark_sidedness(loaded, double_sided=double_sided)
     return loaded
 
 

@@ -39,3 +39,22 @@ class LoadedScene:
     @property
     def polygons(self) -> int:
         return sum(model.polygons for model in self.models)
+
+
+# The key, in a trimesh mesh's metadata, under which a loader marks the mesh's sidedness.
+DOUBLE_SIDED_KEY = "renderhub_double_sided"
+
+
+def mark_sidedness(mesh: trimesh.Trimesh, *, double_sided: bool) -> None:
+    """Record, on the loaded mesh, whether its material is drawn from both sides."""
+    mesh.metadata[DOUBLE_SIDED_KEY] = double_sided
+
+
+def is_double_sided(mesh: trimesh.Trimesh) -> bool:
+    """Whether `mesh` is drawn from both sides (no back-face culling).
+
+    Only what a loader marked single-sided is culled (a glTF material that is not
+    doubleSided, a converted asset's SingleSided material): OBJ, PLY and STL have no notion
+    of sidedness, and culling an open or inconsistently wound mesh would punch holes in it."""
+    metadata = getattr(mesh, "metadata", None) or {}
+    return bool(metadata.get(DOUBLE_SIDED_KEY, True))

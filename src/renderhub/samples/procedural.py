@@ -60,7 +60,9 @@ def make_torus_knot(
     ring = np.cos(angle)[None, :, None] * normal[:, None, :]
     ring = ring + np.sin(angle)[None, :, None] * binormal[:, None, :]
     vertices = (centre[:, None, :] + radius * ring).reshape(-1, 3)
-    faces = _wrapped_grid_faces(segments, sides)
+    # Reversed: counter-clockwise seen from outside the tube. Its glTF material is
+    # single-sided (glTF's default), so a renderer culls the other side.
+    faces = _wrapped_grid_faces(segments, sides)[:, ::-1]
     material = PBRMaterial(
         name="knot",
         baseColorFactor=[46, 134, 222, 255],

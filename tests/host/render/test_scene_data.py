@@ -13,7 +13,7 @@ from trimesh.visual.material import PBRMaterial, SimpleMaterial
 from trimesh.visual.texture import TextureVisuals
 
 from renderhub.host.render.scene_data import NEUTRAL_GREY, SceneData, scene_data
-from renderhub.host.scene import LoadedScene
+from renderhub.host.scene import LoadedScene, mark_sidedness
 from renderhub.samples.procedural import make_triangle_mesh
 from tests.host.render.rendering import SAMPLE_NAMES, loaded_sample, sample_data, scene_of
 
@@ -156,3 +156,25 @@ def test_a_million_triangles_take_well_under_a_second() -> None:
 
     assert data.triangles == 1_000_000
     assert seconds < 1.5, f"{seconds:.2f} s (about 0.3 s here; pure Python would take minutes)"
+
+
+def test_single_sided_meshes_go_last_and_keep_their_order() -> None:
+    meshes = [trimesh.creation.box() for _ in range(3)]
+    for mesh, x in zip(meshes, [0.0, 5.0, 10.0], strict=True):
+        mesh.apply_translation((x, 0.0, 0.0))
+    mark_sidedness(meshes[0], double_sided=False)
+    mark_sidedness(meshes[2], double_sided=False)
+
+    data = scene_of(*meshes)
+
+    assert (data.double_sided_indices, data.single_sided_indices) == (36, 72)
+    first_x = data.positions[data.indices[::36], 0]  # one corner of each box, in draw order
+    assert np.allclose(np.round(first_x / 5.0) * 5.0, [5.0, 0.0, 10.0])
+
+
+@pytest.mark.parametrize("single", [-3, 4, 39])
+def test_a_single_sided_range_outside_the_indices_is_refused(single: int) -> None:
+    data = sample_data("cube.glb")
+
+    with pytest.raises(ValueError, match="single_sided_indices"):
+        SceneData(data.positions, data.normals, data.colours, data.indices, data.bounds, single)

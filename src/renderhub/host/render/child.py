@@ -112,7 +112,8 @@ def _receive_scene(conn: Connection) -> tuple[SceneData, bool] | None:
     colours = _array(conn, np.uint8, (header.vertices, 4))
     indices = _array(conn, np.uint32, (header.indices,))
     bounds = None if header.bounds is None else np.array(header.bounds, dtype=np.float32)
-    return SceneData(positions, normals, colours, indices, bounds), header.checkerboard
+    scene = SceneData(positions, normals, colours, indices, bounds, header.single_sided_indices)
+    return scene, header.checkerboard
 
 
 def _array(conn: Connection, dtype: type, shape: tuple[int, ...]) -> np.ndarray:

@@ -4,6 +4,7 @@ there is one. Runs inside the renderer process (moderngl holds the GIL while it 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import moderngl
@@ -68,9 +69,14 @@ class GlRenderer:
         self._targets: _Targets | None = None
         with self._ctx:  # current on this thread (another renderer's may have been)
             self._ctx.enable(moderngl.DEPTH_TEST)
+            # projection_matrix(flip_y=True) mirrors the picture, which turns a triangle wound
+            # counter-clockwise (glTF's front) clockwise on screen.
+            self._ctx.front_face = "cw"
+            self._ctx.cull_face = "back"
             self._scene = (
                 _checker_vao(self._ctx, scene) if checkerboard else _mesh_vao(self._ctx, scene)
             )
+        self._draws = [_Draw(culled=False)] if checkerboard else _mesh_draws(scene)
 
     def info(self) -> dict[str, Any]:
         """{"renderer": GL_RENDERER, "vendor", "version", "gpu": bool, "samples": MSAA count}."""
@@ -131,7 +137,12 @@ class GlRenderer:
         program["u_view"].write(view_matrix(view).T.tobytes())  # type: ignore[union-attr]
         projection = projection_matrix(view, flip_y=True)
         program["u_projection"].write(projection.T.tobytes())  # type: ignore[union-attr]
-        self._scene.render(moderngl.TRIANGLES)
+        for draw in self._draws:
+            if draw.culled:
+                self._ctx.enable(moderngl.CULL_FACE)
+            else:
+                self._ctx.disable(moderngl.CULL_FACE)
+            self._scene.render(moderngl.TRIANGLES, vertices=draw.count, first=draw.first)
 
     def _targets_for(self, width: int, height: int) -> _Targets:
         if self._targets is None or self._targets.size != (width, height):
@@ -139,6 +150,23 @@ class GlRenderer:
                 self._targets.release()
             self._targets = _Targets(self._ctx, (width, height), self._samples)
         return self._targets
+
+
+@dataclass(frozen=True, slots=True)
+class _Draw:
+    """One draw call over a range of the index buffer: `count` indices from `first` (-1:
+    all of them), with back faces culled or not."""
+
+    culled: bool
+    first: int = 0
+    count: int = -1
+
+
+def _mesh_draws(scene: SceneData) -> list[_Draw]:
+    """The double-sided range without culling, then the single-sided one culled."""
+    double, single = scene.double_sided_indices, scene.single_sided_indices
+    draws = [_Draw(culled=False, first=0, count=double), _Draw(True, first=double, count=single)]
+    return [draw for draw in draws if draw.count]
 
 
 class _Targets:

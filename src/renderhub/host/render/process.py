@@ -426,7 +426,10 @@ async def _exited(process: subprocess.Popen[bytes], within: float) -> bool:
 def _send_scene(conn: Connection, scene: SceneData, checkerboard: bool) -> None:
     """The scene, once: a small header, then each array's bytes without a pickled copy."""
     bounds = None if scene.bounds is None else scene.bounds.tolist()
-    conn.send(SceneHeader(scene.vertices, len(scene.indices), bounds, checkerboard))
+    header = SceneHeader(
+        scene.vertices, len(scene.indices), bounds, checkerboard, scene.single_sided_indices
+    )
+    conn.send(header)
     for array in (scene.positions, scene.normals, scene.colours, scene.indices):
         conn.send_bytes(np.ascontiguousarray(array).data.cast("B"))
 

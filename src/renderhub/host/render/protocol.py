@@ -21,12 +21,14 @@ SEGMENT_BYTES = SLOTS * SLOT_BYTES
 @dataclass(frozen=True, slots=True)
 class SceneHeader:
     """Followed by four send_bytes: positions, normals, colours, indices. `checkerboard`:
-    draw a checkered box in the scene's bounds instead of the models."""
+    draw a checkered box in the scene's bounds instead of the models. The last
+    `single_sided_indices` indices are drawn with back faces culled (see SceneData)."""
 
     vertices: int
     indices: int
     bounds: list[list[float]] | None
     checkerboard: bool = False
+    single_sided_indices: int = 0
 
 
 @dataclass(frozen=True, slots=True)

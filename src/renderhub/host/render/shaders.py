@@ -1,8 +1,9 @@
 """GLSL for the renderer: lit meshes and the checkerboard box.
 
 Lighting is Blinn-Phong in camera space: a headlight along the line of sight, a weaker fill
-light from the upper left, and ambient. Normals are turned towards the viewer, so open meshes
-and inconsistent winding light the same from both sides (no face culling).
+light from the upper left, and ambient. Normals are turned towards the viewer, so double-sided
+meshes (drawn without face culling), open ones and inconsistent winding light the same from
+both sides; single-sided meshes only show their front faces (the renderer culls the back ones).
 """
 
 from __future__ import annotations
