@@ -21,7 +21,14 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from renderhub.assets import Asset, AssetMaterial, AssetMesh, AssetNode, AssetTexture
+from renderhub.assets import (
+    DOUBLE_SIDED,
+    Asset,
+    AssetMaterial,
+    AssetMesh,
+    AssetNode,
+    AssetTexture,
+)
 from renderhub.conversions.settings_file import ConversionSettings, axis_source
 from renderhub.host.render.scene_data import area_weighted_normals, rgba_rows
 
@@ -502,7 +509,7 @@ def _asset_material(material: Any, index: int, settings: ConversionSettings) -> 
             rgba = _linear(rgba, True)
         colour = tuple(float(x) / 255.0 for x in rgba[0])
     double_sided = bool(getattr(material, "doubleSided", False))
-    sidedness = "DoubleSided" if double_sided else settings.opaque_material_default_sidedness
+    sidedness = DOUBLE_SIDED if double_sided else settings.opaque_material_default_sidedness
     return AssetMaterial(
         name=name,
         base_colour=colour,  # type: ignore[arg-type]
