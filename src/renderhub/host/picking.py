@@ -133,8 +133,10 @@ class MeshGeometry:
             intersector: Intersector = ray_pyembree.RayMeshIntersector(self.mesh)
         else:
             intersector = ray_triangle.RayMeshIntersector(self.mesh)
-        # One query builds and caches the structure (Embree's scene, or the r-tree).
+        # One query builds and caches the structure (Embree's scene, or the r-tree); the
+        # triangles and face normals every hit needs are cached with it.
         intersector.intersects_any(np.zeros((1, 3)), np.array([[0.0, 0.0, 1.0]]))
+        _ = self.mesh.triangles, self.mesh.face_normals
         return intersector
 
     def intersect(
