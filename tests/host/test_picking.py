@@ -202,6 +202,39 @@ def test_the_numpy_fallback_and_embree_agree_on_a_curved_mesh() -> None:
         assert results[0] == pytest.approx(results[1], abs=1e-4)
 
 
+def test_the_bounds_test_keeps_every_mesh_a_ray_hits(accelerator: picking.Accelerator) -> None:
+    """`cast` asks only the meshes whose world bounds the ray crosses: the same hits as asking
+    every mesh, for random rays and for rays along the axes (-0.0 in the other components)
+    through the boxes' centres."""
+    cube = unit_cube(accelerator)
+    rng = np.random.default_rng(3)
+    meshes = []
+    for entity in range(40):
+        placement = trimesh.transformations.random_rotation_matrix(rng.random(3))
+        placement[:3, 3] = rng.integers(-4, 5, 3)
+        meshes.append(PickableMesh(entity, cube, placement @ np.diag([1.0, 0.5, 2.0, 1.0])))
+    rays = [(rng.uniform(-6, 6, 3), rng.normal(size=3)) for _ in range(60)]
+    for mesh in meshes[:10]:
+        _, high = mesh.world_bounds
+        for axis in range(3):
+            direction = np.array([-0.0, -0.0, -0.0])
+            direction[axis] = -1.0
+            along = np.arange(3) == axis
+            rays.append((np.where(along, high + 1.0, mesh.transform[:3, 3]), direction))
+
+    for origin, direction in rays:
+        ray = picking.Ray.checked(origin, direction)
+        expected = sorted(
+            hit.distance
+            for mesh in meshes
+            for hit in mesh.hits(ray, (0.0, math.inf), every_hit=True)
+        )
+        found = [hit.distance for hit in cast(origin, direction, meshes, mode="all")]
+        assert found == pytest.approx(expected)
+    # The rays do hit things: at least the 30 aimed down through the boxes' centres.
+    assert sum(1 for origin, direction in rays if cast(origin, direction, meshes)) > 30
+
+
 @pytest.mark.parametrize(
     ("arguments", "field", "words"),
     [
