@@ -8,7 +8,8 @@ every cast carries the ray into the mesh's local space as the host does. For eac
 structure, then random rays through the bounds (origin on a sphere around the knot, aimed at a
 random point inside its bounds, and the same to a random vertex so every ray hits): closest
 hit, all hits, and closest hit with a cut plane through the middle. Same rays for every
-accelerator. Progress goes to stderr:
+accelerator. Then the closest hit among 1,000 small entities, with the hosts' accelerator.
+Progress goes to stderr:
 
     .venv/bin/python bench/raycast.py [--quick] [--triangles 1000000] [--casts 200]
 """
@@ -120,6 +121,29 @@ def measure(accelerator: picking.Accelerator, args: argparse.Namespace) -> dict[
     return result
 
 
+def measure_many_entities(args: argparse.Namespace) -> dict[str, Any]:
+    """Closest hit among `--entities` small spheres (1,280 triangles each, one shared
+    geometry) scattered in a 100 m cube: the cost of many entities rather than many
+    triangles."""
+    sphere = trimesh.creation.icosphere(subdivisions=3)
+    geometry = MeshGeometry.from_trimesh(sphere, accelerator=picking.ACCELERATOR)
+    rng = np.random.default_rng(args.seed)
+    entities = []
+    for entity_id in range(args.entities):
+        placement = np.eye(4)
+        placement[:3, 3] = rng.uniform(-50.0, 50.0, 3)
+        entities.append(PickableMesh(entity_id, geometry, placement))
+    rays = []
+    for _ in range(args.casts):
+        origin = rng.uniform(-60.0, 60.0, 3)
+        target = entities[rng.integers(len(entities))].transform[:3, 3]
+        rays.append((origin, target - origin))  # aimed at an entity: every ray hits
+    result = {"accelerator": picking.ACCELERATOR, "entities": args.entities}
+    result["closest"] = time_casts(rays, lambda o, d: cast(o, d, entities))
+    log(f"{args.entities} entities: closest median {result['closest']['ms']['median']} ms")
+    return result
+
+
 def machine_facts() -> dict[str, Any]:
     return {
         "cpu_count": os.cpu_count(),
@@ -152,6 +176,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         help="Comma-separated: embree,numpy [both where embreex is installed].",
     )
+    add("--entities", type=int, default=1000, help="Entities in the many-entity scene [1000].")
     add("--seed", type=int, default=7, help="Seed of the random rays [7].")
     add("--output", type=Path, help="Also write the JSON to this file.")
     args = parser.parse_args(argv)
@@ -176,6 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "target": TARGET,
     }
     report["results"] = [measure(name, args) for name in args.accelerators]
+    report["many_entities"] = measure_many_entities(args)
     report["verdict"] = verdict(report["results"])
     emit(report, started, args.output)
     return 0

@@ -195,11 +195,12 @@ def test_the_numpy_fallback_and_embree_agree_on_a_curved_mesh() -> None:
     for _ in range(20):
         origin = rng.uniform(-3.0, 3.0, 3)
         direction = rng.uniform(-0.5, 0.5, 3) - origin
-        results = [
-            [h.distance for h in cast(origin, direction, meshes[name], mode="all")]
-            for name in ACCELERATORS
-        ]
-        assert results[0] == pytest.approx(results[1], abs=1e-4)
+        for mode in picking.MODES:
+            results = [
+                [h.distance for h in cast(origin, direction, meshes[name], mode=mode)]
+                for name in ACCELERATORS
+            ]
+            assert results[0] == pytest.approx(results[1], abs=1e-4)
 
 
 def test_the_bounds_test_keeps_every_mesh_a_ray_hits(accelerator: picking.Accelerator) -> None:
@@ -240,6 +241,9 @@ def test_the_bounds_test_keeps_every_mesh_a_ray_hits(accelerator: picking.Accele
     [
         ({"origin": (0.0, math.nan, 0.0)}, "origin", "finite"),
         ({"origin": (0.0, 0.0)}, "origin", "shape"),
+        ({"origin": (0.0, 1e300, 0.0)}, "origin", "must not exceed 1e+09 in magnitude"),
+        ({"direction": (1e12, 0.0, 0.0)}, "direction", "exceed"),
+        ({"max_distance": 1e10}, "max_distance", "exceed"),
         ({"origin": "here"}, "origin", "numbers"),
         ({"direction": (0.0, 0.0, 0.0)}, "direction", "non-zero"),
         ({"direction": (0.0, math.inf, 0.0)}, "direction", "finite"),
@@ -268,6 +272,8 @@ def test_bad_input_is_refused_naming_the_field(
     [
         (lambda: CutPlane.checked((0.0, 0.0, math.nan), (1.0, 0.0, 0.0)), "cut plane point"),
         (lambda: CutPlane.checked((0.0, 0.0, 0.0), (0.0, 0.0, 0.0)), "cut plane normal"),
+        (lambda: CutPlane.checked((0.0, 0.0, 2e9), (0.0, 0.0, 1.0)), "cut plane point"),
+        (lambda: PickableMesh(1, unit_cube("numpy"), np.diag([1e10, 1, 1, 1])), "transform"),
         (lambda: MeshGeometry(np.zeros((3, 2)), [[0, 1, 2]]), "vertices"),
         (lambda: MeshGeometry(np.zeros((3, 3)), [[0, 1, 3]]), "faces"),
         (lambda: MeshGeometry(np.full((3, 3), np.nan), [[0, 1, 2]]), "vertices"),
@@ -294,6 +300,8 @@ def test_a_bad_move_leaves_the_entity_where_it_was() -> None:
         entity.move_to(np.full((4, 4), np.nan))
 
     assert entity.transform == pytest.approx(translation(2.0))
+    with pytest.raises(ValueError, match="read-only"):
+        entity.transform[0, 3] = 5.0
     assert cast(**DOWN_X, meshes=[entity])[0].position[0] == pytest.approx(1.5)
 
 

@@ -45,6 +45,10 @@ ACCELERATOR: Final[Accelerator] = "embree" if trimesh.ray.has_embree else "numpy
 """The accelerator new geometry uses: Embree when embreex imports, else trimesh's numpy one."""
 log.info("ray casts use the %s accelerator", ACCELERATOR)
 
+# The largest magnitude a coordinate, distance or matrix entry may have: a billion metres is
+# far beyond any scene, and squaring such numbers (lengths, inverses) stays finite.
+MAX_MAGNITUDE: Final = 1e9
+
 # A hit this close behind the start of the visible span still counts: the ray is restarted at
 # the span's start, and the accelerators report a hit there with float32 rounding.
 _SPAN_TOLERANCE = 1e-6
@@ -75,6 +79,8 @@ def _finite_array(value: object, shape: tuple[int, ...], name: str) -> np.ndarra
         raise BadRequest(f"{name} must have shape {shape}, not {array.shape}", target=name)
     if not np.isfinite(array).all():
         raise BadRequest(f"{name} must be finite numbers (no NaN or infinity)", target=name)
+    if (np.abs(array) > MAX_MAGNITUDE).any():
+        raise BadRequest(f"{name} must not exceed {MAX_MAGNITUDE:g} in magnitude", target=name)
     return array
 
 
