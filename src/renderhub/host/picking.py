@@ -310,7 +310,12 @@ def cast(
     `mode` "closest" gives at most one hit, "all" every hit (up to 100 per mesh). `hidden`
     holds the ids of hidden entities, already resolved by the scene (a hidden parent's
     children included); they must be ids of `meshes`. Hits on the cut-away side of any cut
-    plane, and hits farther than `max_distance` (unlimited when None), do not count."""
+    plane, and hits farther than `max_distance` (unlimited when None), do not count.
+
+    CPU-bound: with Embree a cast against a million triangles takes well under a
+    millisecond, with the numpy fallback up to a second, so a host without Embree should call
+    it in a worker thread (one cast at a time: trimesh's caches are not documented as
+    thread-safe)."""
     ray = Ray.checked(origin, direction)
     if mode not in MODES:
         raise BadRequest(f"mode must be one of {', '.join(MODES)}, not {mode!r}", target="mode")
