@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from renderhub.backends.ports import bind_port
+from renderhub.host_protocol import CONTROL_TOKEN_ENV, HOST_COMMAND, Flag, repeated
 
 # Where a node says which address clients reach its hosts at (a public IP before NAT, a
 # load balancer...): this environment variable on the node, or this Ray node label.
 HOST_ADDRESS_ENV = "RENDERHUB_HOST_ADDRESS"
 HOST_ADDRESS_LABEL = "renderhub-host-address"
-CONTROL_TOKEN_ENV = "RENDERHUB_HOST_CONTROL_TOKEN"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -61,15 +61,14 @@ class HostActor:
             inspector.close()
 
     def _spawn(self, launch: HostLaunch, fds: list[int]) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "renderhub", "host", *launch.arguments]
-        command += ["--models-dir", str(self._work_dir / "models")]
-        command += ["--ice-address", self._node_ip]
-        for fd in fds:
-            command += ["--listen-fd", str(fd)]
+        command = [sys.executable, *HOST_COMMAND, *launch.arguments]
+        command += [Flag.MODELS_DIR, str(self._work_dir / "models")]
+        command += [Flag.ICE_ADDRESS, self._node_ip]
+        command += repeated(Flag.LISTEN_FD, [str(fd) for fd in fds])
         if launch.public_key_pem:
             key_path = self._work_dir / "public-key.pem"
             key_path.write_text(launch.public_key_pem)
-            command += ["--public-key", str(key_path)]
+            command += [Flag.PUBLIC_KEY, str(key_path)]
         with open(self._log_path, "ab") as log_file:
             return subprocess.Popen(
                 command,
