@@ -61,14 +61,7 @@ class HostActor:
             inspector.close()
 
     def _spawn(self, launch: HostLaunch, fds: list[int]) -> subprocess.Popen[bytes]:
-        command = [sys.executable, *HOST_COMMAND, *launch.arguments]
-        command += [Flag.MODELS_DIR, str(self._work_dir / "models")]
-        command += [Flag.ICE_ADDRESS, self._node_ip]
-        command += repeated(Flag.LISTEN_FD, [str(fd) for fd in fds])
-        if launch.public_key_pem:
-            key_path = self._work_dir / "public-key.pem"
-            key_path.write_text(launch.public_key_pem)
-            command += [Flag.PUBLIC_KEY, str(key_path)]
+        command = host_command(launch, self._work_dir, self._node_ip, fds)
         with open(self._log_path, "ab") as log_file:
             return subprocess.Popen(
                 command,
@@ -111,6 +104,20 @@ class HostActor:
             except subprocess.TimeoutExpired:
                 continue
         return self.host_exit() or "still running"
+
+
+def host_command(launch: HostLaunch, work_dir: Path, node_ip: str, fds: list[int]) -> list[str]:
+    """The host's command line on this node: the control plane's arguments, then the node's own
+    (its models dir and key file under `work_dir`, its address, the listening sockets `fds`)."""
+    command = [sys.executable, *HOST_COMMAND, *launch.arguments]
+    command += [Flag.MODELS_DIR, str(work_dir / "models")]
+    command += [Flag.ICE_ADDRESS, node_ip]
+    command += repeated(Flag.LISTEN_FD, [str(fd) for fd in fds])
+    if launch.public_key_pem:
+        key_path = work_dir / "public-key.pem"
+        key_path.write_text(launch.public_key_pem)
+        command += [Flag.PUBLIC_KEY, str(key_path)]
+    return command
 
 
 def _advertised_address(context: Any, node_ip: str) -> str:
