@@ -108,10 +108,24 @@ DEFAULT_MAX_MODEL_BYTES = 1 << 30  # the largest model file, per model
 DEFAULT_FETCH_TIMEOUT_SECONDS = 120.0  # the longest model download, per model
 MAX_REASON_CHARS = 1000  # the longest reason POST /control/shutdown takes
 
-# -- what a host tells its client when it stops -----------------------------------------------
+# -- stopping a host ---------------------------------------------------------------------------
 
-STOPPED = "The session was stopped."
-LEASE_RAN_OUT = "The session's lease ran out."
+STOPPED = "The session was stopped."  # what the client is told (POST /control/shutdown)
+LEASE_RAN_OUT = "The session's lease ran out."  # ... when the host's own deadline passes
+# A host is sent SIGTERM, given the operator's grace (stop_timeout_seconds), then SIGKILL, and
+# is gone within this many seconds more.
+KILLED_WITHIN_SECONDS = 5.0
+
+
+def exit_words(code: int) -> str:
+    """How a host process ended, from its exit status (negative: the signal that killed it)."""
+    return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+
+
+def stopped_unexpectedly(how: str) -> str:
+    """The session's error message when its host went away by itself (`how`: exit_words)."""
+    return f"The render host stopped unexpectedly ({how})."
+
 
 # -- the routes -------------------------------------------------------------------------------
 
@@ -120,6 +134,11 @@ DEADLINE_PATH = "/control/deadline"  # {"deadline": epoch seconds}
 SHUTDOWN_PATH = "/control/shutdown"  # {"reason": for the client}, optional
 ASSIGN_PATH = "/control/assign"  # AssignmentBody: a pooled host's session
 MODELS_PATH = "/hosts/models"  # on the control plane: GET MODELS_PATH/<data-dir path>
+
+
+def authorization(token: str) -> dict[str, str]:
+    """The header that carries a host's credential: its control token, or its model token."""
+    return {"Authorization": f"Bearer {token}"}
 
 
 def deadline_body(deadline: float) -> dict[str, object]:

@@ -18,6 +18,7 @@ from renderhub.host_protocol import (
     AssignmentBody,
     HealthBody,
     HealthStatus,
+    authorization,
 )
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class HostHttp:
             response = await self._http.post(
                 host_url(address, port, path),
                 json=body,
-                headers={"Authorization": f"Bearer {token}"},
+                headers=authorization(token),
             )
             response.raise_for_status()
         except httpx.HTTPError as exc:
@@ -73,7 +74,7 @@ class HostHttp:
             response = await self._http.post(
                 host_url(address, port, ASSIGN_PATH),
                 json=body,
-                headers={"Authorization": f"Bearer {token}"},
+                headers=authorization(token),
             )
         except httpx.HTTPError as exc:
             raise BackendError(f"The pooled render host did not answer: {exc}.") from exc

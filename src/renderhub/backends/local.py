@@ -39,14 +39,17 @@ from renderhub.host_protocol import (
     CONTROL_TOKEN_ENV,
     DEADLINE_PATH,
     HOST_COMMAND,
+    KILLED_WITHIN_SECONDS,
     SHUTDOWN_PATH,
     Flag,
     deadline_body,
+    exit_words,
     lease_arguments,
     models_environment,
     pooled_arguments,
     session_arguments,
     shutdown_body,
+    stopped_unexpectedly,
 )
 from renderhub.settings import Settings
 from renderhub.tokens import public_key_path
@@ -172,9 +175,7 @@ class LocalBackend:
     async def poll(self, state: BackendState) -> HostHealth:
         exit_status = self._exit_status(state)
         if exit_status is not None:
-            return HostHealth(
-                HostPhase.GONE, f"The render host stopped unexpectedly ({exit_status})."
-            )
+            return HostHealth(HostPhase.GONE, stopped_unexpectedly(exit_status))
         health = await self._hosts.health(state["address"], state["port"])
         return health or HostHealth(HostPhase.LOADING)
 
@@ -194,7 +195,7 @@ class LocalBackend:
             await self._post_control(state, SHUTDOWN_PATH, shutdown_body(reason))
         for sig, wait in (
             (signal.SIGTERM, self._settings.stop_timeout_seconds),
-            (signal.SIGKILL, 5.0),
+            (signal.SIGKILL, KILLED_WITHIN_SECONDS),
         ):
             _signal_group(pid, sig)
             if await self._wait_gone(state, wait):
@@ -219,7 +220,7 @@ class LocalBackend:
             code = child.poll()
             if code is None:
                 return None
-            return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+            return exit_words(code)
         try:
             process = psutil.Process(pid)
             same = abs(process.create_time() - float(state["createTime"])) < 1.0

@@ -41,6 +41,7 @@ from renderhub.errors import BackendError, ConfigurationError
 from renderhub.host_protocol import (
     CONTROL_TOKEN_ENV,
     DEADLINE_PATH,
+    KILLED_WITHIN_SECONDS,
     MODEL_TOKEN_ENV,
     SHUTDOWN_PATH,
     Flag,
@@ -50,6 +51,7 @@ from renderhub.host_protocol import (
     pooled_arguments,
     session_arguments,
     shutdown_body,
+    stopped_unexpectedly,
 )
 from renderhub.settings import Settings
 from renderhub.sizes import SessionSize
@@ -60,7 +62,6 @@ ACTOR_PREFIX = "renderhub-host-"
 _REACH_SECONDS = 3.0  # the head's GCS port must take a TCP connection within this
 _JOIN_SECONDS = 60.0  # ray.init, once the port answers
 _CALL_SECONDS = 3.0  # one call to an actor or to the GCS
-_KILL_GRACE_SECONDS = 5.0
 T = TypeVar("T")
 # How Ray words an actor's death when its node went away.
 _NODE_DIED = re.compile(r"node (has )?died|node .* (is|was|has been) (marked )?dead", re.I)
@@ -292,7 +293,7 @@ class RayBackend:
             return HostHealth(HostPhase.GONE, await self._why_gone(state, str(exc)))
         if exit_status is None:
             return HostHealth(HostPhase.LOADING)
-        return HostHealth(HostPhase.GONE, f"The render host stopped unexpectedly ({exit_status}).")
+        return HostHealth(HostPhase.GONE, stopped_unexpectedly(exit_status))
 
     async def _why_gone(self, state: BackendState, ray_says: str = "") -> str:
         try:
@@ -316,7 +317,7 @@ class RayBackend:
             return  # already gone
         grace = self._settings.stop_timeout_seconds
         try:
-            async with asyncio.timeout(grace + _KILL_GRACE_SECONDS + _CALL_SECONDS):
+            async with asyncio.timeout(grace + KILLED_WITHIN_SECONDS + _CALL_SECONDS):
                 await handle.stop_host.remote(grace)
         except (TimeoutError, RayError) as exc:
             log.warning("actor %s did not stop its host: %s", state["actor"], _first_line(exc))

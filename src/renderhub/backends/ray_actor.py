@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from renderhub.backends.ports import bind_port
-from renderhub.host_protocol import CONTROL_TOKEN_ENV, HOST_COMMAND, Flag, repeated
+from renderhub.host_protocol import (
+    CONTROL_TOKEN_ENV,
+    HOST_COMMAND,
+    KILLED_WITHIN_SECONDS,
+    Flag,
+    exit_words,
+    repeated,
+)
 
 # Where a node says which address clients reach its hosts at (a public IP before NAT, a
 # load balancer...): this environment variable on the node, or this Ray node label.
@@ -91,11 +98,11 @@ class HostActor:
         code = self._process.poll()
         if code is None:
             return None
-        return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+        return exit_words(code)
 
     def stop_host(self, grace_seconds: float) -> str:
         """SIGTERM the host, then SIGKILL after `grace_seconds`; returns how it ended."""
-        for sig, wait in ((signal.SIGTERM, grace_seconds), (signal.SIGKILL, 5.0)):
+        for sig, wait in ((signal.SIGTERM, grace_seconds), (signal.SIGKILL, KILLED_WITHIN_SECONDS)):
             if self._process.poll() is not None:
                 break
             self._process.send_signal(sig)

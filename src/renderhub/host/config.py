@@ -11,6 +11,7 @@ from renderhub.host_protocol import (
     DEFAULT_FETCH_TIMEOUT_SECONDS,
     DEFAULT_MAX_MODEL_BYTES,
     MODELS_PATH,
+    authorization,
 )
 from renderhub.model_sources import ModelPolicy
 from renderhub.sizes import SessionSize
@@ -36,7 +37,7 @@ class RemoteModels:
         return f"{self.base_url.rstrip('/')}{MODELS_PATH}/{quote(relative_path)}"
 
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return authorization(self.token) if self.token else {}
 
 
 @dataclass(frozen=True, slots=True)
