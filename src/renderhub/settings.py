@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from renderhub.host_protocol import DEFAULT_FETCH_TIMEOUT_SECONDS, DEFAULT_MAX_MODEL_BYTES
 from renderhub.model_sources import ModelPolicy
 from renderhub.sizes import SessionSize
 
@@ -60,8 +61,12 @@ class Settings(BaseSettings):
     allow_models: list[str] = Field(
         default_factory=list, description="URL prefixes models may be loaded from."
     )
-    max_model_bytes: int = Field(1 << 30, gt=0, description="Largest model download.")
-    model_fetch_timeout_seconds: float = Field(120.0, gt=0, description="Per model download.")
+    max_model_bytes: int = Field(
+        DEFAULT_MAX_MODEL_BYTES, gt=0, description="Largest model download."
+    )
+    model_fetch_timeout_seconds: float = Field(
+        DEFAULT_FETCH_TIMEOUT_SECONDS, gt=0, description="Per model download."
+    )
     allow_storage: list[str] = Field(
         default_factory=list,
         description="Storage container URL prefixes (https://ACCOUNT.blob.core.windows.net/, "

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from renderhub.api.context import bearer_credential, context_of
 from renderhub.errors import Forbidden, NotFound
+from renderhub.host_protocol import MODELS_PATH
 
 
 async def get_model(request: Request) -> FileResponse:
@@ -32,4 +33,4 @@ def _model_file(models_dir: Path, path: str) -> Path:
     return resolved
 
 
-routes = [Route("/hosts/models/{path:path}", get_model, methods=["GET"])]
+routes = [Route(MODELS_PATH + "/{path:path}", get_model, methods=["GET"])]

@@ -8,7 +8,6 @@ the `renderhub.backends` entry-point group, so a third party can add one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,21 +15,25 @@ from importlib.metadata import entry_points
 from typing import Any, Protocol
 
 from renderhub.errors import ConfigurationError
+from renderhub.host_protocol import Flag, repeated
 from renderhub.settings import Settings
 from renderhub.sizes import SessionSize
 
 ENTRY_POINT_GROUP = "renderhub.backends"
-# A host's model URLs travel in its environment (`renderhub host` reads them from there), not
-# on its command line: a blob URL carries a SAS, and any user of the machine can read argv.
-MODELS_ENV = "RENDERHUB_HOST_MODELS"
-
-
-def models_environment(models: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """The environment that hands `models` to `renderhub host`: a JSON list of URLs."""
-    return {MODELS_ENV: json.dumps(list(models))} if models else {}
-
 
 BackendState = dict[str, Any]
+
+
+def settings_arguments(settings: Settings) -> list[str]:
+    """The flags of `renderhub host` that come from the operator's settings, the same under
+    every backend: the model limits, the ICE servers and the allowed model prefixes."""
+    return [
+        Flag.MAX_MODEL_BYTES, str(settings.max_model_bytes),
+        Flag.FETCH_TIMEOUT, str(settings.model_fetch_timeout_seconds),
+        *repeated(Flag.ICE_SERVER, settings.ice_servers),
+        *repeated(Flag.ALLOW_MODELS, settings.allow_models),
+        *repeated(Flag.ALLOW_STORAGE, settings.allow_storage),
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,11 +5,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import cast
 
 import httpx
 
 from renderhub.backends.base import HostHealth, HostPhase, HostSpec
 from renderhub.errors import BackendError
+from renderhub.host_protocol import (
+    ASSIGN_PATH,
+    HEALTH_PATH,
+    LOAD_FAILED,
+    AssignmentBody,
+    HealthBody,
+    HealthStatus,
+    authorization,
+)
 
 log = logging.getLogger(__name__)
 
@@ -23,23 +33,22 @@ class HostHttp:
     async def health(self, address: str, port: int) -> HostHealth | None:
         """The host's health from GET /health; None when it cannot be reached."""
         try:
-            response = await self._http.get(host_url(address, port, "/health"))
+            response = await self._http.get(host_url(address, port, HEALTH_PATH))
         except httpx.HTTPError:
             return None
-        body = _json_or_empty(response)
+        body = cast(HealthBody, _json_or_empty(response))  # each value's type checked below
         message = body.get("message")
         text = message if isinstance(message, str) else None
-        if response.status_code == 200 and body.get("status") == "idle":
+        status = body.get("status")
+        if response.status_code == 200 and status == HealthStatus.IDLE:
             return HostHealth(HostPhase.IDLE)
-        if response.status_code == 200 and body.get("status") == "ready":
+        if response.status_code == 200 and status == HealthStatus.READY:
             polygons = body.get("polygons")
             return HostHealth(
                 HostPhase.READY, text, polygons if isinstance(polygons, int) else None
             )
-        if body.get("status") == "error":
-            return HostHealth(
-                HostPhase.FAILED, text or "The render host failed to load the models."
-            )
+        if status == HealthStatus.ERROR:
+            return HostHealth(HostPhase.FAILED, text or LOAD_FAILED)
         return HostHealth(HostPhase.LOADING)
 
     async def control(
@@ -50,7 +59,7 @@ class HostHttp:
             response = await self._http.post(
                 host_url(address, port, path),
                 json=body,
-                headers={"Authorization": f"Bearer {token}"},
+                headers=authorization(token),
             )
             response.raise_for_status()
         except httpx.HTTPError as exc:
@@ -63,9 +72,9 @@ class HostHttp:
         answer or refuses, with its reason."""
         try:
             response = await self._http.post(
-                host_url(address, port, "/control/assign"),
+                host_url(address, port, ASSIGN_PATH),
                 json=body,
-                headers={"Authorization": f"Bearer {token}"},
+                headers=authorization(token),
             )
         except httpx.HTTPError as exc:
             raise BackendError(f"The pooled render host did not answer: {exc}.") from exc
@@ -98,9 +107,9 @@ def _json_or_empty(response: httpx.Response) -> dict[str, object]:
     return body if isinstance(body, dict) else {}
 
 
-def assignment_body(spec: HostSpec) -> dict[str, object]:
+def assignment_body(spec: HostSpec) -> AssignmentBody:
     """The body of POST /control/assign that gives a warm host the session of `spec`."""
-    body: dict[str, object] = {
+    body: AssignmentBody = {
         "sessionId": spec.session_id,
         "accountId": spec.account_id,
         "size": spec.size.value,

@@ -29,18 +29,32 @@ from renderhub.backends.base import (
     HostSpec,
     IdleHostSpec,
     StartedHost,
-    models_environment,
+    settings_arguments,
 )
 from renderhub.backends.compute import measure_teraflops
 from renderhub.backends.host_http import HostHttp, assignment_body
 from renderhub.backends.ports import bind_port
 from renderhub.errors import BackendError
+from renderhub.host_protocol import (
+    CONTROL_TOKEN_ENV,
+    DEADLINE_PATH,
+    HOST_COMMAND,
+    KILLED_WITHIN_SECONDS,
+    SHUTDOWN_PATH,
+    Flag,
+    deadline_body,
+    exit_words,
+    lease_arguments,
+    models_environment,
+    pooled_arguments,
+    session_arguments,
+    shutdown_body,
+    stopped_unexpectedly,
+)
 from renderhub.settings import Settings
 from renderhub.tokens import public_key_path
 
 log = logging.getLogger(__name__)
-
-_CONTROL_TOKEN_ENV = "RENDERHUB_HOST_CONTROL_TOKEN"
 
 
 class LocalBackend:
@@ -54,24 +68,18 @@ class LocalBackend:
 
     async def start(self, spec: HostSpec) -> StartedHost:
         command = [
-            "--session-id", spec.session_id,
-            "--size", spec.size.value,
-            "--deadline", f"{spec.deadline:.3f}",
-            "--polygon-limit", str(spec.polygon_limit or 0),
-            "--account-id", spec.account_id,
-        ]  # fmt: skip
+            *session_arguments(spec.session_id, spec.account_id),
+            *lease_arguments(spec.size, spec.deadline, spec.polygon_limit),
+        ]
         log_path = self._log_path(spec.account_id, spec.session_id)
         return await self._launch(command, log_path, models_environment(spec.models))
 
     async def start_idle(self, spec: IdleHostSpec) -> StartedHost:
         """Start a warm-pool host (`renderhub host --pooled`); it polls IDLE once warm."""
         command = [
-            "--pooled",
-            "--pool-id", spec.pool_id,
-            "--size", spec.size.value,
-            "--deadline", f"{spec.deadline:.3f}",
-            "--polygon-limit", str(spec.polygon_limit or 0),
-        ]  # fmt: skip
+            *pooled_arguments(spec.pool_id),
+            *lease_arguments(spec.size, spec.deadline, spec.polygon_limit),
+        ]
         started = await self._launch(command, self._log_path("pool", f"pool-{spec.pool_id}"))
         started.state["poolId"] = spec.pool_id
         return started
@@ -96,7 +104,7 @@ class LocalBackend:
         try:
             token = secrets.token_urlsafe(32)
             command = [*self._host_command(), *arguments]
-            environment = {**(environment or {}), _CONTROL_TOKEN_ENV: token}
+            environment = {**(environment or {}), CONTROL_TOKEN_ENV: token}
             process = self._spawn(command, [handshake, inspector], environment, log_path)
         finally:
             handshake.close()
@@ -127,7 +135,7 @@ class LocalBackend:
         log_path: Path,
     ) -> subprocess.Popen[bytes]:
         for listener in listeners:
-            command += ["--listen-fd", str(listener.fileno())]
+            command += [Flag.LISTEN_FD, str(listener.fileno())]
         environment = {**os.environ, **environment}
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log_file:
@@ -148,22 +156,15 @@ class LocalBackend:
         """The command line every host shares; the session's (or pool's) part follows."""
         settings = self._settings
         command = [
-            sys.executable, "-m", "renderhub", "host",
-            "--models-dir", str(settings.models_dir),
-            "--max-model-bytes", str(settings.max_model_bytes),
-            "--fetch-timeout", str(settings.model_fetch_timeout_seconds),
+            sys.executable, *HOST_COMMAND,
+            Flag.MODELS_DIR, str(settings.models_dir),
+            *settings_arguments(settings),
             # Only the address clients are told about: ICE stays on it (loopback by default).
-            "--ice-address", settings.advertised_host_address,
+            Flag.ICE_ADDRESS, settings.advertised_host_address,
         ]  # fmt: skip
-        for server in settings.ice_servers:
-            command += ["--ice-server", server]
         public_key = public_key_path(settings.signing_key_path)
         if public_key.exists():
-            command += ["--public-key", str(public_key)]
-        for prefix in settings.allow_models:
-            command += ["--allow-models", prefix]
-        for prefix in settings.allow_storage:
-            command += ["--allow-storage", prefix]
+            command += [Flag.PUBLIC_KEY, str(public_key)]
         return command
 
     def _log_path(self, owner: str, name: str) -> Path:
@@ -174,14 +175,12 @@ class LocalBackend:
     async def poll(self, state: BackendState) -> HostHealth:
         exit_status = self._exit_status(state)
         if exit_status is not None:
-            return HostHealth(
-                HostPhase.GONE, f"The render host stopped unexpectedly ({exit_status})."
-            )
+            return HostHealth(HostPhase.GONE, stopped_unexpectedly(exit_status))
         health = await self._hosts.health(state["address"], state["port"])
         return health or HostHealth(HostPhase.LOADING)
 
     async def set_deadline(self, state: BackendState, deadline: float) -> None:
-        await self._post_control(state, "/control/deadline", {"deadline": deadline})
+        await self._post_control(state, DEADLINE_PATH, deadline_body(deadline))
 
     async def _post_control(self, state: BackendState, path: str, body: dict[str, object]) -> None:
         token = state["controlToken"]
@@ -193,10 +192,10 @@ class LocalBackend:
             self._children.pop(pid, None)
             return
         if reason:
-            await self._post_control(state, "/control/shutdown", {"reason": reason})
+            await self._post_control(state, SHUTDOWN_PATH, shutdown_body(reason))
         for sig, wait in (
             (signal.SIGTERM, self._settings.stop_timeout_seconds),
-            (signal.SIGKILL, 5.0),
+            (signal.SIGKILL, KILLED_WITHIN_SECONDS),
         ):
             _signal_group(pid, sig)
             if await self._wait_gone(state, wait):
@@ -221,7 +220,7 @@ class LocalBackend:
             code = child.poll()
             if code is None:
                 return None
-            return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+            return exit_words(code)
         try:
             process = psutil.Process(pid)
             same = abs(process.create_time() - float(state["createTime"])) < 1.0

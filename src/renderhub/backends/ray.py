@@ -33,22 +33,35 @@ from renderhub.backends.base import (
     HostSpec,
     IdleHostSpec,
     StartedHost,
-    models_environment,
+    settings_arguments,
 )
 from renderhub.backends.host_http import HostHttp, assignment_body
-from renderhub.backends.ray_actor import CONTROL_TOKEN_ENV, HostActor, HostLaunch
+from renderhub.backends.ray_actor import HostActor, HostLaunch
 from renderhub.errors import BackendError, ConfigurationError
+from renderhub.host_protocol import (
+    CONTROL_TOKEN_ENV,
+    DEADLINE_PATH,
+    KILLED_WITHIN_SECONDS,
+    MODEL_TOKEN_ENV,
+    SHUTDOWN_PATH,
+    Flag,
+    deadline_body,
+    lease_arguments,
+    models_environment,
+    pooled_arguments,
+    session_arguments,
+    shutdown_body,
+    stopped_unexpectedly,
+)
 from renderhub.settings import Settings
 from renderhub.sizes import SessionSize
 
 log = logging.getLogger(__name__)
 
-MODEL_TOKEN_ENV = "RENDERHUB_HOST_MODEL_TOKEN"
 ACTOR_PREFIX = "renderhub-host-"
 _REACH_SECONDS = 3.0  # the head's GCS port must take a TCP connection within this
 _JOIN_SECONDS = 60.0  # ray.init, once the port answers
 _CALL_SECONDS = 3.0  # one call to an actor or to the GCS
-_KILL_GRACE_SECONDS = 5.0
 T = TypeVar("T")
 # How Ray words an actor's death when its node went away.
 _NODE_DIED = re.compile(r"node (has )?died|node .* (is|was|has been) (marked )?dead", re.I)
@@ -224,10 +237,9 @@ class RayBackend:
 
     def _launch(self, spec: HostSpec) -> HostLaunch:
         arguments = [
-            "--session-id", spec.session_id,
-            "--account-id", spec.account_id,
+            *session_arguments(spec.session_id, spec.account_id),
             *self._common_arguments(spec.size, spec.deadline, spec.polygon_limit),
-        ]  # fmt: skip
+        ]
         environment = {
             CONTROL_TOKEN_ENV: secrets.token_urlsafe(32),
             **models_environment(spec.models),
@@ -238,9 +250,9 @@ class RayBackend:
 
     def _launch_idle(self, spec: IdleHostSpec) -> HostLaunch:
         arguments = [
-            "--pooled", "--pool-id", spec.pool_id,
+            *pooled_arguments(spec.pool_id),
             *self._common_arguments(spec.size, spec.deadline, spec.polygon_limit),
-        ]  # fmt: skip
+        ]
         environment = {CONTROL_TOKEN_ENV: secrets.token_urlsafe(32)}
         return HostLaunch(arguments, environment, spec.public_key_pem)
 
@@ -248,21 +260,11 @@ class RayBackend:
         self, size: SessionSize, deadline: float, polygon_limit: int | None
     ) -> list[str]:
         settings = self._settings
-        arguments = [
-            "--size", size.value,
-            "--deadline", f"{deadline:.3f}",
-            "--polygon-limit", str(polygon_limit or 0),
-            "--max-model-bytes", str(settings.max_model_bytes),
-            "--fetch-timeout", str(settings.model_fetch_timeout_seconds),
-            "--models-url", settings.models_url,
+        return [
+            *lease_arguments(size, deadline, polygon_limit),
+            *settings_arguments(settings),
+            Flag.MODELS_URL, settings.models_url,
         ]  # fmt: skip
-        for server in settings.ice_servers:
-            arguments += ["--ice-server", server]
-        for prefix in settings.allow_models:
-            arguments += ["--allow-models", prefix]
-        for prefix in settings.allow_storage:
-            arguments += ["--allow-storage", prefix]
-        return arguments
 
     async def poll(self, state: BackendState) -> HostHealth:
         health = await self._hosts.health(state["address"], state["port"])
@@ -291,7 +293,7 @@ class RayBackend:
             return HostHealth(HostPhase.GONE, await self._why_gone(state, str(exc)))
         if exit_status is None:
             return HostHealth(HostPhase.LOADING)
-        return HostHealth(HostPhase.GONE, f"The render host stopped unexpectedly ({exit_status}).")
+        return HostHealth(HostPhase.GONE, stopped_unexpectedly(exit_status))
 
     async def _why_gone(self, state: BackendState, ray_says: str = "") -> str:
         try:
@@ -303,19 +305,19 @@ class RayBackend:
         return "The render host's Ray actor died."
 
     async def set_deadline(self, state: BackendState, deadline: float) -> None:
-        await self._control(state, "/control/deadline", {"deadline": deadline})
+        await self._control(state, DEADLINE_PATH, deadline_body(deadline))
 
     async def stop(self, state: BackendState, reason: str | None = None) -> None:
         from ray.exceptions import RayError
 
         if reason:
-            await self._control(state, "/control/shutdown", {"reason": reason})
+            await self._control(state, SHUTDOWN_PATH, shutdown_body(reason))
         handle = await self._handle(state)  # BackendError when the cluster does not answer
         if handle is None:
             return  # already gone
         grace = self._settings.stop_timeout_seconds
         try:
-            async with asyncio.timeout(grace + _KILL_GRACE_SECONDS + _CALL_SECONDS):
+            async with asyncio.timeout(grace + KILLED_WITHIN_SECONDS + _CALL_SECONDS):
                 await handle.stop_host.remote(grace)
         except (TimeoutError, RayError) as exc:
             log.warning("actor %s did not stop its host: %s", state["actor"], _first_line(exc))

@@ -20,12 +20,19 @@ from pathlib import Path
 from typing import Any
 
 from renderhub.backends.ports import bind_port
+from renderhub.host_protocol import (
+    CONTROL_TOKEN_ENV,
+    HOST_COMMAND,
+    KILLED_WITHIN_SECONDS,
+    Flag,
+    exit_words,
+    repeated,
+)
 
 # Where a node says which address clients reach its hosts at (a public IP before NAT, a
 # load balancer...): this environment variable on the node, or this Ray node label.
 HOST_ADDRESS_ENV = "RENDERHUB_HOST_ADDRESS"
 HOST_ADDRESS_LABEL = "renderhub-host-address"
-CONTROL_TOKEN_ENV = "RENDERHUB_HOST_CONTROL_TOKEN"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -61,15 +68,7 @@ class HostActor:
             inspector.close()
 
     def _spawn(self, launch: HostLaunch, fds: list[int]) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "renderhub", "host", *launch.arguments]
-        command += ["--models-dir", str(self._work_dir / "models")]
-        command += ["--ice-address", self._node_ip]
-        for fd in fds:
-            command += ["--listen-fd", str(fd)]
-        if launch.public_key_pem:
-            key_path = self._work_dir / "public-key.pem"
-            key_path.write_text(launch.public_key_pem)
-            command += ["--public-key", str(key_path)]
+        command = host_command(launch, self._work_dir, self._node_ip, fds)
         with open(self._log_path, "ab") as log_file:
             return subprocess.Popen(
                 command,
@@ -99,11 +98,11 @@ class HostActor:
         code = self._process.poll()
         if code is None:
             return None
-        return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+        return exit_words(code)
 
     def stop_host(self, grace_seconds: float) -> str:
         """SIGTERM the host, then SIGKILL after `grace_seconds`; returns how it ended."""
-        for sig, wait in ((signal.SIGTERM, grace_seconds), (signal.SIGKILL, 5.0)):
+        for sig, wait in ((signal.SIGTERM, grace_seconds), (signal.SIGKILL, KILLED_WITHIN_SECONDS)):
             if self._process.poll() is not None:
                 break
             self._process.send_signal(sig)
@@ -112,6 +111,20 @@ class HostActor:
             except subprocess.TimeoutExpired:
                 continue
         return self.host_exit() or "still running"
+
+
+def host_command(launch: HostLaunch, work_dir: Path, node_ip: str, fds: list[int]) -> list[str]:
+    """The host's command line on this node: the control plane's arguments, then the node's own
+    (its models dir and key file under `work_dir`, its address, the listening sockets `fds`)."""
+    command = [sys.executable, *HOST_COMMAND, *launch.arguments]
+    command += [Flag.MODELS_DIR, str(work_dir / "models")]
+    command += [Flag.ICE_ADDRESS, node_ip]
+    command += repeated(Flag.LISTEN_FD, [str(fd) for fd in fds])
+    if launch.public_key_pem:
+        key_path = work_dir / "public-key.pem"
+        key_path.write_text(launch.public_key_pem)
+        command += [Flag.PUBLIC_KEY, str(key_path)]
+    return command
 
 
 def _advertised_address(context: Any, node_ip: str) -> str:

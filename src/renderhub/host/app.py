@@ -23,6 +23,7 @@ from renderhub.host.state import HostState
 from renderhub.host.stream import routes as stream_routes
 from renderhub.host.stream.auth import ClientAuth
 from renderhub.host.stream.streamer import Streamer
+from renderhub.host_protocol import HEALTH_PATH
 
 
 async def health(request: Request) -> JSONResponse:
@@ -74,7 +75,7 @@ def build_app(
     settings and no renderer yet. `assigner` takes POST /control/assign (pooled hosts only)."""
     app = Starlette(
         routes=[
-            Route("/health", health, methods=["GET"]),
+            Route(HEALTH_PATH, health, methods=["GET"]),
             *control.routes,
             *stream_routes.routes,
             *web.routes,

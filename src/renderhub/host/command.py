@@ -6,7 +6,6 @@ libraries are imported only once the command line has been checked.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -14,13 +13,7 @@ from pathlib import Path
 
 import click
 
-from renderhub.host.config import (
-    DEFAULT_FETCH_TIMEOUT_SECONDS,
-    DEFAULT_MAX_MODEL_BYTES,
-    FetchLimits,
-    HostConfig,
-    RemoteModels,
-)
+from renderhub.host.config import FetchLimits, HostConfig, RemoteModels
 from renderhub.host.listeners import bind_listener, inherited_listener
 from renderhub.host.stream.ice import (
     IceServer,
@@ -28,40 +21,50 @@ from renderhub.host.stream.ice import (
     check_local_address,
     parse_ice_server,
 )
+from renderhub.host_protocol import (
+    ASSIGN_PATH,
+    CONTROL_TOKEN_ENV,
+    DEFAULT_FETCH_TIMEOUT_SECONDS,
+    DEFAULT_MAX_MODEL_BYTES,
+    HEALTH_PATH,
+    MODEL_TOKEN_ENV,
+    MODELS_ENV,
+    MODELS_PATH,
+    Flag,
+    models_from_environment,
+)
 from renderhub.model_sources import ModelPolicy
 from renderhub.sizes import SessionSize
-
-CONTROL_TOKEN_ENV = "RENDERHUB_HOST_CONTROL_TOKEN"
-MODEL_TOKEN_ENV = "RENDERHUB_HOST_MODEL_TOKEN"
-MODELS_ENV = "RENDERHUB_HOST_MODELS"  # as renderhub.backends.base writes it
 
 log = logging.getLogger("renderhub.host")
 
 
 @click.command()
-@click.option("--session-id", help="The session this host serves (not with --pooled).")
+@click.option(Flag.SESSION_ID, help="The session this host serves (not with --pooled).")
 @click.option(
-    "--pooled",
+    Flag.POOLED,
     is_flag=True,
-    help="Start without a session, warm up and wait idle for POST /control/assign "
-    "(a warm-pool host; no --session-id, --model or --account-id).",
+    help=f"Start without a session, warm up and wait idle for POST {ASSIGN_PATH} "
+    f"(a warm-pool host; no {Flag.SESSION_ID}, {Flag.MODEL} or {Flag.ACCOUNT_ID}).",
 )
-@click.option("--pool-id", metavar="ID", help="A pooled host's name, for its logs and /health.")
 @click.option(
-    "--size",
+    Flag.POOL_ID, metavar="ID", help=f"A pooled host's name, for its logs and {HEALTH_PATH}."
+)
+@click.option(
+    Flag.SIZE,
     required=True,
     type=click.Choice([size.value for size in SessionSize], case_sensitive=False),
     help="The session's size; sets the default polygon limit.",
 )
 @click.option(
-    "--deadline",
+    Flag.DEADLINE,
     required=True,
     type=float,
     metavar="EPOCH_SECONDS",
     help="Hard deadline: the host exits by itself once the wall clock passes it.",
 )
 @click.option(
-    "--model",
+    Flag.MODEL,
     "models",
     multiple=True,
     metavar="URL",
@@ -69,27 +72,28 @@ log = logging.getLogger("renderhub.host")
     "models there, so that a SAS is not on the command line].",
 )
 @click.option(
-    "--models-dir",
+    Flag.MODELS_DIR,
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Local models may be loaded from under this directory.",
 )
 @click.option(
-    "--models-url",
+    Flag.MODELS_URL,
     metavar="URL",
     help="Fetch models named by a data-dir path from this control plane (GET "
-    "URL/hosts/models/PATH, with the credential in $RENDERHUB_HOST_MODEL_TOKEN) instead of "
-    "reading them under --models-dir: for hosts that do not share the control plane's disk.",
+    f"URL{MODELS_PATH}/PATH, with the credential in ${MODEL_TOKEN_ENV}) instead of "
+    f"reading them under {Flag.MODELS_DIR}: for hosts that do not share the control plane's "
+    "disk.",
 )
 @click.option(
-    "--allow-models",
+    Flag.ALLOW_MODELS,
     "allowed_prefixes",
     multiple=True,
     metavar="PREFIX",
     help="Also allow model URLs starting with this prefix (repeat).",
 )
 @click.option(
-    "--allow-storage",
+    Flag.ALLOW_STORAGE,
     "storage_prefixes",
     multiple=True,
     metavar="PREFIX",
@@ -97,19 +101,19 @@ log = logging.getLogger("renderhub.host")
     "(repeat); blob URLs may carry a SAS query.",
 )
 @click.option(
-    "--polygon-limit",
+    Flag.POLYGON_LIMIT,
     type=click.IntRange(min=0),
     help="Most polygons rendered; 0 for no limit. Default: the size's limit.",
 )
 @click.option(
-    "--max-model-bytes",
+    Flag.MAX_MODEL_BYTES,
     type=click.IntRange(min=1),
     default=DEFAULT_MAX_MODEL_BYTES,
     show_default=True,
     help="Largest model file, per model.",
 )
 @click.option(
-    "--fetch-timeout",
+    Flag.FETCH_TIMEOUT,
     type=click.FloatRange(min=0, min_open=True),
     default=DEFAULT_FETCH_TIMEOUT_SECONDS,
     show_default=True,
@@ -117,17 +121,17 @@ log = logging.getLogger("renderhub.host")
     help="Longest download, per model.",
 )
 @click.option(
-    "--public-key",
+    Flag.PUBLIC_KEY,
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="The control plane's Ed25519 public key (PEM), to verify clients' access tokens.",
 )
 @click.option(
-    "--account-id",
+    Flag.ACCOUNT_ID,
     metavar="ID",
     help="The session's account: only its access tokens may connect a client.",
 )
 @click.option(
-    "--ice-server",
+    Flag.ICE_SERVER,
     "ice_servers",
     multiple=True,
     metavar="URL",
@@ -136,7 +140,7 @@ log = logging.getLogger("renderhub.host")
     '{"urls": ..., "username": ..., "credential": ...}. Default: none (host candidates only).',
 )
 @click.option(
-    "--ice-address",
+    Flag.ICE_ADDRESS,
     "ice_addresses",
     multiple=True,
     metavar="ADDR",
@@ -144,15 +148,15 @@ log = logging.getLogger("renderhub.host")
     "address but loopback. 127.0.0.1 serves a browser on this machine over loopback.",
 )
 @click.option(
-    "--listen-fd",
+    Flag.LISTEN_FD,
     "listen_fds",
     multiple=True,
     type=int,
     metavar="FD",
     help="An inherited listening TCP socket to serve on (repeat).",
 )
-@click.option("--bind", metavar="ADDR", help="Address to listen on (with --port).")
-@click.option("--port", type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option(Flag.BIND, metavar="ADDR", help="Address to listen on (with --port).")
+@click.option(Flag.PORT, type=click.IntRange(0, 65535), help="Port to listen on.")
 def host(
     session_id: str | None,
     pooled: bool,
@@ -212,16 +216,10 @@ def host(
 
 def _models_from_environment() -> list[str]:
     """The models the backend passed in $RENDERHUB_HOST_MODELS (a JSON list of URLs)."""
-    raw = os.environ.pop(MODELS_ENV, None)
-    if not raw:
-        return []
     try:
-        models = json.loads(raw)
-    except ValueError:
-        models = None
-    if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
-        raise click.UsageError(f"${MODELS_ENV} must be a JSON list of model URLs.")
-    return models
+        return models_from_environment(os.environ.pop(MODELS_ENV, None))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def _check_pooled(
@@ -239,11 +237,11 @@ def _check_pooled(
         if pool_id is not None:
             raise click.UsageError("--pool-id goes with --pooled only.")
         return
-    session_options = {"--session-id": session_id, "--model": models, "--account-id": account_id}
+    session_options = {Flag.SESSION_ID: session_id, Flag.MODEL: models, Flag.ACCOUNT_ID: account_id}
     for name, value in session_options.items():
         if value:
             raise click.UsageError(
-                f"A pooled host gets its session from POST /control/assign; drop {name}."
+                f"A pooled host gets its session from POST {ASSIGN_PATH}; drop {name}."
             )
     if control_token is None:
         raise click.UsageError(

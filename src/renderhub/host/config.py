@@ -7,11 +7,14 @@ from pathlib import Path
 from urllib.parse import quote
 
 from renderhub.host.stream.ice import IceServer
+from renderhub.host_protocol import (
+    DEFAULT_FETCH_TIMEOUT_SECONDS,
+    DEFAULT_MAX_MODEL_BYTES,
+    MODELS_PATH,
+    authorization,
+)
 from renderhub.model_sources import ModelPolicy
 from renderhub.sizes import SessionSize
-
-DEFAULT_MAX_MODEL_BYTES = 1 << 30
-DEFAULT_FETCH_TIMEOUT_SECONDS = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,16 +28,16 @@ class FetchLimits:
 @dataclass(frozen=True, slots=True)
 class RemoteModels:
     """Where a host off the control plane's disk fetches models named by a data-dir path:
-    GET <base_url>/hosts/models/<path>, with the host's own model credential."""
+    GET <base_url>/hosts/models/<path> (MODELS_PATH), with the host's own model credential."""
 
     base_url: str
     token: str | None
 
     def url_for(self, relative_path: str) -> str:
-        return f"{self.base_url.rstrip('/')}/hosts/models/{quote(relative_path)}"
+        return f"{self.base_url.rstrip('/')}{MODELS_PATH}/{quote(relative_path)}"
 
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return authorization(self.token) if self.token else {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,15 @@ from starlette.routing import Route
 
 from renderhub.errors import BadRequest, Conflict, Forbidden, Unauthorized
 from renderhub.host.assignment import Assignment, Deadline, parse_assignment
-from renderhub.host.state import STOPPED, HostState
+from renderhub.host.state import HostState
+from renderhub.host_protocol import (
+    ASSIGN_PATH,
+    DEADLINE_PATH,
+    MAX_REASON_CHARS,
+    SHUTDOWN_PATH,
+    STOPPED,
+    HealthStatus,
+)
 from renderhub.validation import WireBody, parse_body
 
 log = logging.getLogger(__name__)
@@ -57,9 +65,6 @@ class DeadlineBody(WireBody):
 def _deadline_from(raw: bytes) -> float:
     body = _json(raw, 'The body must be JSON: {"deadline": <epoch seconds>}.')
     return parse_body(DeadlineBody, body).deadline
-
-
-MAX_REASON_CHARS = 1000
 
 
 def _reason(value: Any) -> str:
@@ -114,12 +119,12 @@ async def assign(request: Request) -> JSONResponse:
         )
     assignment = parse_assignment(await request.body())
     assigner(assignment)
-    body = {"status": "loading", "sessionId": assignment.session_id}
+    body = {"status": HealthStatus.LOADING.value, "sessionId": assignment.session_id}
     return JSONResponse(body, status_code=202)
 
 
 routes = [
-    Route("/control/assign", assign, methods=["POST"]),
-    Route("/control/deadline", move_deadline, methods=["POST"]),
-    Route("/control/shutdown", shut_down, methods=["POST"]),
+    Route(ASSIGN_PATH, assign, methods=["POST"]),
+    Route(DEADLINE_PATH, move_deadline, methods=["POST"]),
+    Route(SHUTDOWN_PATH, shut_down, methods=["POST"]),
 ]

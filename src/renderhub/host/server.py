@@ -34,11 +34,12 @@ from renderhub.host.limits import PolygonBudget
 from renderhub.host.loading import load_models
 from renderhub.host.logs import label_lines
 from renderhub.host.render.errors import RendererError
-from renderhub.host.state import LEASE_RAN_OUT, STOPPED, HostState, Phase, StopRequest
+from renderhub.host.state import HostState, Phase, StopRequest
 from renderhub.host.stream.auth import ClientAuth
 from renderhub.host.stream.streamer import Streamer, StreamSettings
 from renderhub.host.threads import in_daemon_thread
 from renderhub.host.warmup import WarmRenderer, warm_loading
+from renderhub.host_protocol import LEASE_RAN_OUT, STOPPED
 
 log = logging.getLogger(__name__)
 

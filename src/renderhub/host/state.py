@@ -10,23 +10,25 @@ from enum import StrEnum
 from renderhub.host.deadline import Deadline
 from renderhub.host.limits import PolygonBudget
 from renderhub.host.scene import LoadedScene
+from renderhub.host_protocol import WARMING_UP, HealthBody, HealthStatus
 
 
 class Phase(StrEnum):
     WARMING = "warming"  # a pooled host starting its renderer; /health says "loading"
-    IDLE = "idle"  # a pooled host, warm, waiting for POST /control/assign
-    LOADING = "loading"
-    READY = "ready"
-    ERROR = "error"
+    IDLE = HealthStatus.IDLE.value  # a pooled host, warm, waiting for POST /control/assign
+    LOADING = HealthStatus.LOADING.value
+    READY = HealthStatus.READY.value
+    ERROR = HealthStatus.ERROR.value
 
 
-# An idle host is healthy and serving: 200, like ready; the status word tells them apart.
-_HTTP_STATUS = {
-    Phase.WARMING: 503,
-    Phase.IDLE: 200,
-    Phase.LOADING: 503,
-    Phase.READY: 200,
-    Phase.ERROR: 500,
+# How /health words each phase, and its HTTP status: an idle host is healthy and serving (200,
+# like ready); the status word tells them apart.
+_HEALTH = {
+    Phase.WARMING: (HealthStatus.LOADING, 503),
+    Phase.IDLE: (HealthStatus.IDLE, 200),
+    Phase.LOADING: (HealthStatus.LOADING, 503),
+    Phase.READY: (HealthStatus.READY, 200),
+    Phase.ERROR: (HealthStatus.ERROR, 500),
 }
 # What may follow what; the loader and the warm-up are the only ones moving the phase.
 _NEXT = {
@@ -36,9 +38,6 @@ _NEXT = {
     Phase.READY: set(),
     Phase.ERROR: set(),
 }
-
-STOPPED = "The session was stopped."
-LEASE_RAN_OUT = "The session's lease ran out."
 
 
 class StopRequest:
@@ -110,14 +109,14 @@ class HostState:
             raise RuntimeError(f"the host is already {self.phase}")
         self.phase = phase
 
-    def health(self) -> tuple[int, dict[str, object]]:
+    def health(self) -> tuple[int, HealthBody]:
         """The HTTP status and body of GET /health."""
-        word = Phase.LOADING.value if self.phase is Phase.WARMING else self.phase.value
-        body: dict[str, object] = {"status": word, "sessionId": self.session_id}
+        word, status = _HEALTH[self.phase]
+        body: HealthBody = {"status": word.value, "sessionId": self.session_id}
         if self.pool_id is not None:
             body["poolId"] = self.pool_id
         if self.phase is Phase.WARMING:
-            body["message"] = "The render host is warming up."
+            body["message"] = WARMING_UP
         elif self.phase is Phase.IDLE:
             body["deadline"] = self.deadline.epoch
         elif self.phase is Phase.LOADING:
@@ -126,9 +125,9 @@ class HostState:
             body["message"] = self.error
         else:
             body |= self._ready_fields()
-        return _HTTP_STATUS[self.phase], body
+        return status, body
 
-    def _ready_fields(self) -> dict[str, object]:
+    def _ready_fields(self) -> HealthBody:
         assert self.scene is not None
         polygons = self.scene.polygons
         return {

@@ -16,6 +16,7 @@ from typing import Any
 from renderhub.backends.base import Backend, HostPhase, HostSpec
 from renderhub.clock import Clock
 from renderhub.errors import BackendError, NotFound
+from renderhub.host_protocol import STOPPED
 from renderhub.sessions.host_specs import host_spec
 from renderhub.sessions.requests import CreateSession
 from renderhub.sessions.tasks import TaskOwner
@@ -300,7 +301,7 @@ class SessionService:
             self.watch_teardown(record, message)
 
     async def _finish_stop(self, record: SessionRecord) -> None:
-        await self._stop_host(record.account_id, record.id, "The session was stopped.")
+        await self._stop_host(record.account_id, record.id, STOPPED)
         await self.store.transition(
             record.account_id,
             record.id,

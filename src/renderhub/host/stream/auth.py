@@ -8,6 +8,7 @@ from starlette.requests import Request
 
 from renderhub.clock import Clock, SystemClock
 from renderhub.errors import Forbidden, Unauthorized
+from renderhub.host_protocol import Flag
 from renderhub.tokens import TokenClaims, TokenVerifier, load_public_key
 
 
@@ -42,7 +43,7 @@ class ClientAuth:
         if self._awaiting_session:
             raise Forbidden("This render host has no session yet, so no client can connect.")
         if self._verifier is None or self._account_id is None:
-            missing = "--public-key" if self._verifier is None else "--account-id"
+            missing = Flag.PUBLIC_KEY if self._verifier is None else Flag.ACCOUNT_ID
             raise Forbidden(
                 f"This render host was started without {missing}, so no client can connect."
             )
