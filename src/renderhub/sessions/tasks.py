@@ -36,11 +36,20 @@ class TaskOwner:
         if not task.cancelled() and task.exception() is not None:
             log.error("background task %s failed", key, exc_info=task.exception())
 
-    async def aclose(self) -> None:
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    async def aclose(self, grace_seconds: float = 15.0, rounds: int = 3) -> None:
+        """Cancel every task (those spawned meanwhile too) and wait for them. A task still
+        running `grace_seconds` after its cancel (one that swallowed it) is cancelled again,
+        up to `rounds` times, then left behind with an error in the log: a shutdown never
+        hangs on one task."""
+        for _ in range(rounds):
+            tasks = list(self._tasks.values())
+            if not tasks:
+                break
+            for task in tasks:
+                task.cancel()
+            _, pending = await asyncio.wait(tasks, timeout=grace_seconds)
+            for task in pending:
+                log.error("background task %s did not end when cancelled", task.get_name())
         self._tasks.clear()
 
     def __len__(self) -> int:
