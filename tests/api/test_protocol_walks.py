@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from renderhub.testing import Behaviour
 from tests.conftest import ControlPlane, wait_for
 
 EXAMPLES = Path(__file__).parent / "spec_examples"
@@ -96,6 +97,8 @@ async def test_spec_examples_walk(plane: ControlPlane) -> None:
     session_id = create["parameters"]["session_id"]
     url = f"/accounts/{account_id}/sessions/{session_id}"
     query = {"api-version": create["parameters"]["api-version"]}
+    # Held Starting until the create's examples are walked (the retry's too), then Ready.
+    plane.backend.script(session_id, Behaviour.NEVER_READY)
 
     created = await client.put(
         url, params=query, json=create["parameters"]["body"], headers=plane.auth
@@ -117,6 +120,7 @@ async def test_spec_examples_walk(plane: ControlPlane) -> None:
     assert bad.status_code == 400
     assert bad.json()["error"]["code"] == create["responses"]["400"]["body"]["error"]["code"]
 
+    plane.backend.script(session_id, Behaviour.READY)
     got = await plane.wait_status(session_id, "Ready")
     _same_shape(got, example("GetSession")["responses"]["200"]["body"])
     assert 49152 <= got["handshakePort"] <= 65534 and 49152 <= got["arrInspectorPort"] <= 65534

@@ -199,7 +199,7 @@ class RendererProcess:
             self._sequence += 1
             sequence, slot = self._sequence, (self._last_slot + 1) % SLOTS
             began = time.perf_counter()
-            self._send(Render(sequence, slot, view))
+            await self._send(Render(sequence, slot, view), "rendering")
             reply = await self._reply_to(sequence)
             if isinstance(reply, Failed):
                 raise RendererError(reply.message)
@@ -283,11 +283,7 @@ class RendererProcess:
                 f"The renderer process did not answer in time while {doing}; it was stopped."
             ) from None
         except (EOFError, OSError):
-            await self.aclose()
-            raise RendererError(
-                f"The renderer process ended unexpectedly while {doing} "
-                f"(exit code {self._exitcode})."
-            ) from None
+            raise await self._ended(doing) from None
 
     async def _receive_until(self, deadline: float) -> object:
         loop = asyncio.get_running_loop()
@@ -310,11 +306,18 @@ class RendererProcess:
             self._stop_reading()
             self._waiter = None
 
-    def _send(self, message: object) -> None:
+    async def _send(self, message: object, doing: str) -> None:
         try:
             self._conn.send(message)
-        except OSError as exc:
-            raise RendererError("The renderer process is gone.") from exc
+        except OSError:
+            raise await self._ended(doing) from None
+
+    async def _ended(self, doing: str) -> RendererError:
+        """Close this renderer, found dead (its pipe closed), and say so."""
+        await self.aclose()
+        return RendererError(
+            f"The renderer process ended unexpectedly while {doing} (exit code {self._exitcode})."
+        )
 
     def _check_open(self) -> None:
         if self._closed:
