@@ -7,9 +7,12 @@ process) renders it into shared memory and hands back a Frame that points there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from renderhub.host.render.geometry import ModelGeometry, SceneState
 
 Vector = tuple[float, float, float]
 
@@ -61,4 +64,22 @@ class FrameSource(Protocol):
 
     async def aclose(self) -> None:
         """Stop rendering and end the renderer process; safe to call twice."""
+        ...
+
+
+class SceneRenderer(FrameSource, Protocol):
+    """A FrameSource whose scene changes at run time (the renderer process): models are
+    added and removed whole, and the scene's state (transforms, states, cut planes) is set
+    as a whole whenever it changes, taking effect from the next render."""
+
+    async def add_model(self, model_id: int, first_slot: int, geometry: ModelGeometry) -> None:
+        """Upload one model's geometry; its parts use slots first_slot .. + part_count."""
+        ...
+
+    async def remove_model(self, model_id: int) -> None:
+        """Free a model's geometry; it is not drawn from the next render on."""
+        ...
+
+    def set_state(self, state: SceneState) -> None:
+        """The scene's state for the next renders (the newest one set wins)."""
         ...
