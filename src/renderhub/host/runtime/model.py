@@ -27,7 +27,7 @@ Quaternion = tuple[float, float, float, float]  # x, y, z, w
 Colour = tuple[float, float, float, float]
 MAX_BATCH = 10_000
 
-__all__ = ["MAX_CUT_PLANES", "MAX_BATCH", "SceneModel"]
+__all__ = ["MAX_BATCH", "MAX_CUT_PLANES", "SceneModel"]
 
 
 class Unset:
@@ -54,10 +54,10 @@ class TransformChange:
 class StateChange:
     """set_state's fields: True/False override, None inherits again, UNSET leaves as is."""
 
-    hidden: bool | None | Unset = UNSET
-    see_through: bool | None | Unset = UNSET
-    selected: bool | None | Unset = UNSET
-    tint: Colour | None | Unset = UNSET
+    hidden: bool | Unset | None = UNSET
+    see_through: bool | Unset | None = UNSET
+    selected: bool | Unset | None = UNSET
+    tint: Colour | Unset | None = UNSET
 
 
 @dataclass(frozen=True, slots=True)
