@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -15,7 +16,7 @@ import httpx
 from renderhub.client.auth import AccountKeyAuth
 from renderhub.client.calls import ApiVersion, Call, Conversions2021, api_for
 from renderhub.client.conversions import Conversion, ConversionInput, ConversionOutput
-from renderhub.client.errors import error_from_response
+from renderhub.client.errors import Unauthorized, error_from_response
 from renderhub.client.models import Session
 from renderhub.client.readiness import (
     ConversionProgress,
@@ -24,6 +25,7 @@ from renderhub.client.readiness import (
     check_ready,
 )
 from renderhub.client.retries import RetryPolicy
+from renderhub.client.scene import REQUEST_TIMEOUT_SECONDS, Scene
 
 T = TypeVar("T")
 
@@ -104,6 +106,38 @@ class AsyncRenderHubClient:
             if check_ready(session, remaining=give_up - time.monotonic(), timeout=timeout):
                 return session
             await asyncio.sleep(min(interval, max(0.0, give_up - time.monotonic())))
+
+    @contextlib.asynccontextmanager
+    async def connect_scene(
+        self,
+        session_id: str,
+        *,
+        ready_timeout: float = 600.0,
+        connect_timeout: float = 20.0,
+        request_timeout: float = REQUEST_TIMEOUT_SECONDS,
+    ) -> AsyncIterator[Scene]:
+        """The scene runtime of a session, over WebRTC (video and the data channel), as
+        `async with client.connect_scene(session_id) as scene: ...`.
+
+        Waits for the session to be Ready (raising as wait_until_ready does), offers to its
+        render host with this client's access token, and yields the Scene once the host has
+        said hello; leaving the block closes the connection. Raises AlreadyConnected while
+        another client is connected to the session (one at a time, as ARR)."""
+        session = await self.wait_until_ready(session_id, timeout=ready_timeout)
+        token = self.auth.token
+        if token is None or session.viewer_url is None:
+            raise Unauthorized(f"Session {session_id} is Ready but gave no way to connect.")
+        # aiortc loads only for the code that connects to a scene.
+        from renderhub.client.scene_connect import open_scene
+
+        host_url = session.viewer_url.removesuffix("/viewer")
+        scene = await open_scene(
+            host_url, token, timeout=connect_timeout, request_timeout=request_timeout
+        )
+        try:
+            yield scene
+        finally:
+            await scene.close()
 
     async def start_conversion(
         self,

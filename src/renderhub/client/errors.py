@@ -114,3 +114,89 @@ def retry_after(response: httpx.Response) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+# ---- the scene runtime (docs/scene-protocol.md) -------------------------------------------
+
+
+class SceneError(ClientError):
+    """The render host refused a scene request; nothing changed. `code` is the protocol's
+    error code, `target` the field at fault (when there is one)."""
+
+    def __init__(self, message: str, *, code: str, target: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.target = target
+
+
+class InvalidMessage(SceneError):
+    """The message was not one JSON object of at most 65,536 bytes with a "type"."""
+
+
+class UnknownType(SceneError):
+    """The host knows no message of this type (an older host, say)."""
+
+
+class InvalidField(SceneError):
+    """A field was missing, unknown, of the wrong type, out of range or not finite."""
+
+
+class EntityNotFound(SceneError):
+    """An entity id that is not (or no longer) in the scene."""
+
+
+class NotAModel(SceneError):
+    """An unload of an entity that is not the root of a loaded model."""
+
+
+class CutPlaneNotFound(SceneError):
+    """A cut plane id that does not exist."""
+
+
+class LimitExceeded(SceneError):
+    """More than 8 cut planes, 4 loads at once, or 10,000 entities in one batch."""
+
+
+class ModelNotAllowed(SceneError):
+    """A model URL outside the host's models folder and allowed storage."""
+
+
+class ModelLoadFailed(SceneError):
+    """The model could not be fetched or parsed."""
+
+
+class SceneUnavailable(SceneError):
+    """The renderer has failed: the session's scene cannot change any more."""
+
+
+_SCENE_ERRORS: dict[str, type[SceneError]] = {
+    "InvalidMessage": InvalidMessage,
+    "UnknownType": UnknownType,
+    "InvalidField": InvalidField,
+    "EntityNotFound": EntityNotFound,
+    "NotAModel": NotAModel,
+    "CutPlaneNotFound": CutPlaneNotFound,
+    "LimitExceeded": LimitExceeded,
+    "ModelNotAllowed": ModelNotAllowed,
+    "ModelLoadFailed": ModelLoadFailed,
+    "Unavailable": SceneUnavailable,
+}
+
+
+def scene_error(code: str, message: str, target: str | None = None) -> SceneError:
+    """The typed error for a protocol error code (a plain SceneError for a code this client
+    does not know yet)."""
+    return _SCENE_ERRORS.get(code, SceneError)(message, code=code, target=target)
+
+
+class SceneClosed(ClientError):
+    """The scene connection has ended: the host said goodbye (`reason` is its sentence), the
+    connection was lost, or this client closed it. Pending and later calls raise it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class AlreadyConnected(Conflict):
+    """Another client is connected to the session's render host; ARR allows one at a time
+    (409 from the host)."""
