@@ -235,6 +235,10 @@ class SceneRuntime:
             return {}
         raise TypeError(f"not a scene change: {type(request).__name__}")
 
+    async def loads_ended(self) -> None:
+        """Wait until the loads running now have ended (each has answered)."""
+        await asyncio.gather(*self._loads, return_exceptions=True)
+
     # ---- the end ------------------------------------------------------------------------
     async def aclose(self) -> None:
         """Stop the loads still running (the session is over)."""
