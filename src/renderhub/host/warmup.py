@@ -14,7 +14,6 @@ import logging
 import tempfile
 import time
 from pathlib import Path
-from typing import cast
 
 from renderhub.host.frames import SceneRenderer
 from renderhub.host.render.process import RendererProcess
@@ -48,7 +47,7 @@ class WarmRenderer:
         """The running renderer, with an empty scene; its new owner closes it."""
         renderer = await asyncio.shield(self.launch())
         self._handed_over = True
-        return cast(SceneRenderer, renderer)  # until the renderer's scene methods land
+        return renderer
 
     async def aclose(self) -> None:
         """End the renderer unless it was handed over (its new owner closes it then)."""
