@@ -17,7 +17,6 @@ from pathlib import Path
 
 from renderhub.host.frames import SceneRenderer
 from renderhub.host.render.process import RendererProcess
-from renderhub.host.render.scene_data import scene_data
 from renderhub.host.state import HostState
 
 log = logging.getLogger(__name__)
@@ -61,15 +60,17 @@ class WarmRenderer:
 
 
 def warm_loading() -> float:
-    """Import what loading a model needs and run it once on a tiny model (trimesh loads parts
-    of itself lazily, on first use); blocking, so run it off the loop. Returns seconds taken."""
+    """Import what loading a model needs and run it once on a tiny model: parsing, the
+    renderer's geometry and the ray-cast structures (trimesh loads parts of itself lazily,
+    on first use); blocking, so run it off the loop. Returns seconds taken."""
     started = time.perf_counter()
     import trimesh
 
-    from renderhub.host.meshes import build_scene, load_model_file
+    from renderhub.host.meshes import load_model_file
+    from renderhub.host.runtime.model import SceneModel
 
     with tempfile.TemporaryDirectory(prefix="renderhub-warm-") as folder:
         path = Path(folder) / "warm.glb"
         path.write_bytes(trimesh.creation.box().export(file_type="glb"))
-        scene_data(build_scene([load_model_file("warm.glb", path)]))
+        SceneModel().prepare_model(load_model_file("warm.glb", path))
     return time.perf_counter() - started
