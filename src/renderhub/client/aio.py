@@ -16,7 +16,7 @@ import httpx
 from renderhub.client.auth import AccountKeyAuth
 from renderhub.client.calls import ApiVersion, Call, Conversions2021, api_for
 from renderhub.client.conversions import Conversion, ConversionInput, ConversionOutput
-from renderhub.client.errors import Unauthorized, error_from_response
+from renderhub.client.errors import ConnectionFailed, Unauthorized, error_from_response
 from renderhub.client.models import Session
 from renderhub.client.readiness import (
     ConversionProgress,
@@ -125,8 +125,10 @@ class AsyncRenderHubClient:
         another client is connected to the session (one at a time, as ARR)."""
         session = await self.wait_until_ready(session_id, timeout=ready_timeout)
         token = self.auth.token
-        if token is None or session.viewer_url is None:
-            raise Unauthorized(f"Session {session_id} is Ready but gave no way to connect.")
+        if token is None:
+            raise Unauthorized("No access token to connect with.")
+        if session.viewer_url is None:
+            raise ConnectionFailed(f"Session {session_id} is Ready but names no render host.")
         # aiortc loads only for the code that connects to a scene.
         from renderhub.client.scene_connect import open_scene
 
