@@ -44,7 +44,7 @@ def client(runtime: SceneRuntime) -> Client:
 
 
 def renderer_of(runtime: SceneRuntime) -> PictureSource:
-    renderer = runtime._renderer
+    renderer = runtime.renderer
     assert isinstance(renderer, PictureSource)
     return renderer
 

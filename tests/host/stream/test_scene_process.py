@@ -163,7 +163,7 @@ def differs(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.mark.e2e
 async def test_a_client_builds_a_scene_and_sees_every_change(
-    open_client: Callable[[], Any],
+    open_client: Callable[[], Any], scene_host: HostProcess
 ) -> None:
     client, hello = await open_client()
     assert hello["models"] == []
@@ -176,6 +176,8 @@ async def test_a_client_builds_a_scene_and_sees_every_change(
     tree = (await client.result("entities"))["entities"]
     assert tree == cube["entities"] + knot["entities"]
     assert [e["id"] for e in tree if "parent" not in e] == [cube_root, knot_root]
+    health = scene_host.health().json()
+    assert (health["status"], health["polygons"]) == ("ready", 12 + 18_432)
 
     moved = await client.request(
         "set_transforms",

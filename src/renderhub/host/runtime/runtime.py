@@ -68,6 +68,11 @@ class SceneRuntime:
         self.failure: str | None = None
 
     # ---- the renderer -------------------------------------------------------------------
+    @property
+    def renderer(self) -> SceneRenderer | None:
+        """The renderer the scene is handed to (None until attached)."""
+        return self._renderer
+
     async def attach(self, renderer: SceneRenderer) -> None:
         """Hand the scene to `renderer`: every model added so far, then the state."""
         self._renderer = renderer
