@@ -33,7 +33,7 @@ from renderhub.host.render.geometry import (
 from renderhub.host.render.gl_models import GpuModel
 from renderhub.host.render.gl_outline import Outline, selection_rect
 from renderhub.host.render.marker import BLOCK, marker_bits
-from renderhub.host.render.state_texture import StateTexture
+from renderhub.host.render.state_texture import StateTexture, mirrored
 
 GL_VERSION = 330
 GPU_SAMPLES = 4
@@ -86,7 +86,8 @@ class GlRenderer:
         self._targets: _Targets | None = None
         self._models: dict[int, GpuModel] = {}
         self._state: SceneState | None = None
-        self._see_through = self._selected = False  # any visible part is, in the state
+        # Whether any visible part is see-through, selected, placed by a mirroring matrix.
+        self._see_through = self._selected = self._mirrored = False
         self._checker: _CheckerBox | None = None
         with self._ctx:  # current on this thread (another renderer's may have been)
             self._ctx.enable(moderngl.DEPTH_TEST)
@@ -137,6 +138,7 @@ class GlRenderer:
         visible = state.flags[(state.flags & HIDDEN) == 0]
         self._see_through = bool((visible & SEE_THROUGH).any())
         self._selected = bool((visible & SELECTED).any())
+        self._mirrored = bool(mirrored(state.matrices[(state.flags & HIDDEN) == 0]).any())
         self._state = state
 
     def render(self, view: View) -> np.ndarray:
@@ -236,7 +238,7 @@ class GlRenderer:
         self._program["u_pass"] = kind
         self._program["u_alpha"] = alpha
         for model in models:
-            model.render(self._ctx, self._program)
+            model.render(self._ctx, self._program, self._mirrored)
 
     def _draw_checkerboard(self, view: View, bounds: Bounds) -> None:
         if self._checker is None or self._checker.bounds != bounds:
