@@ -29,6 +29,7 @@ from renderhub.host.render.geometry import (
     CutPlaneData,
     ModelGeometry,
     SceneState,
+    check_geometry,
 )
 from renderhub.host.render.gl_models import GpuModel
 from renderhub.host.render.gl_outline import Outline, selection_rect
@@ -115,6 +116,7 @@ class GlRenderer:
 
     def add_model(self, model_id: int, first_slot: int, geometry: ModelGeometry) -> None:
         """Upload `geometry`; its parts take slots first_slot .. first_slot + part_count."""
+        check_geometry(geometry)
         if model_id in self._models:
             raise ValueError(f"The renderer has a model {model_id} already.")
         if first_slot < 0:
