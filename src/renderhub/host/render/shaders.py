@@ -10,7 +10,10 @@ slot, whose row of the state texture (see `state_texture.py`) holds the part's w
 normal matrix, tint and flags. A vertex whose part the current pass does not draw (hidden,
 see-through in the opaque pass, opaque in the see-through pass, unselected in the selection
 mask, or a slot the state has no row for) is moved outside the clip volume: its triangle is
-clipped whole and costs no fragments.
+clipped whole and costs no fragments. A mirroring world matrix (negative determinant) turns
+a triangle's winding on screen, so culled ranges are drawn in two draws when a part is
+mirrored (`u_side`): the other parts with back faces culled, the mirrored ones with front
+faces culled.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ uniform sampler2D u_state;
 uniform int u_slots;
 uniform int u_first_slot;
 uniform int u_pass;
+uniform int u_side;  // -1: every part; 0: parts not mirrored only; 1: mirrored ones only
 in vec3 in_position;
 in vec3 in_normal;
 in vec4 in_colour;
@@ -88,7 +92,12 @@ void main() {{
         return;
     }}
     mat4 world = mat4(texel(slot, 0), texel(slot, 1), texel(slot, 2), texel(slot, 3));
-    mat3 normal_matrix = mat3(normal_x.xyz, texel(slot, 5).xyz, texel(slot, 6).xyz);
+    vec4 normal_y = texel(slot, 5);
+    if (u_side >= 0 && int(normal_y.w + 0.5) != u_side) {{
+        gl_Position = OUTSIDE;
+        return;
+    }}
+    mat3 normal_matrix = mat3(normal_x.xyz, normal_y.xyz, texel(slot, 6).xyz);
     vec4 tint = texel(slot, 7);
     vec4 world_position = world * vec4(in_position, 1.0);
     vec4 position = u_view * world_position;
@@ -118,18 +127,28 @@ out vec4 f_colour;
 """
     + _LIGHTING
     + f"""
+float plane_distance(int i) {{
+    return dot(u_planes[i].xyz, v_world) + u_planes[i].w;
+}}
+
 void main() {{
+    for (int i = 0; i < u_cut_planes; ++i) {{
+        if (plane_distance(i) < 0.0) discard;
+    }}
+    if (u_pass == {SELECTION_PASS}) {{
+        f_colour = vec4(1.0);  // the mask: no shading
+        return;
+    }}
     vec3 colour = shade(v_colour, v_normal, v_position);
     for (int i = 0; i < u_cut_planes; ++i) {{
-        float distance = dot(u_planes[i].xyz, v_world) + u_planes[i].w;
-        if (distance < 0.0) discard;
+        float distance = plane_distance(i);
         float fade = u_fade_lengths[i];
         if (distance < fade) {{
             float weight = (1.0 - distance / fade) * u_fade_colours[i].a;
             colour = mix(colour, u_fade_colours[i].rgb, weight);
         }}
     }}
-    f_colour = u_pass == {SELECTION_PASS} ? vec4(1.0) : vec4(colour, u_alpha);
+    f_colour = vec4(colour, u_alpha);
 }}
 """
 )
