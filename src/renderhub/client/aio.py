@@ -115,6 +115,7 @@ class AsyncRenderHubClient:
         ready_timeout: float = 600.0,
         connect_timeout: float = 20.0,
         request_timeout: float = REQUEST_TIMEOUT_SECONDS,
+        prompt_frames: bool = True,
     ) -> AsyncIterator[Scene]:
         """The scene runtime of a session, over WebRTC (video and the data channel), as
         `async with client.connect_scene(session_id) as scene: ...`.
@@ -134,7 +135,11 @@ class AsyncRenderHubClient:
 
         host_url = session.viewer_url.removesuffix("/viewer")
         scene = await open_scene(
-            host_url, token, timeout=connect_timeout, request_timeout=request_timeout
+            host_url,
+            token,
+            timeout=connect_timeout,
+            request_timeout=request_timeout,
+            prompt_frames=prompt_frames,
         )
         try:
             yield scene

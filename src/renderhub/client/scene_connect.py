@@ -21,6 +21,7 @@ from renderhub.client.errors import (
     error_from_response,
     retry_after,
 )
+from renderhub.client.prompt_frames import receive_promptly
 from renderhub.client.scene import REQUEST_TIMEOUT_SECONDS, Scene
 from renderhub.client.scene_channel import SceneChannel
 from renderhub.client.video import VideoReceiver
@@ -36,15 +37,18 @@ async def open_scene(
     *,
     timeout: float = CONNECT_TIMEOUT_SECONDS,  # noqa: ASYNC109
     request_timeout: float = REQUEST_TIMEOUT_SECONDS,
+    prompt_frames: bool = True,
 ) -> Scene:
     """Connect to the render host at `host_url` (http://HOST:PORT) and return its Scene once
     the host has said hello. Raises AlreadyConnected (another client is connected),
     Unauthorized, ConnectionFailed (unreachable, or no working connection within
-    `timeout` seconds), or SceneClosed (the host ended the connection at once)."""
+    `timeout` seconds), or SceneClosed (the host ended the connection at once).
+    `prompt_frames` decodes each video frame as soon as it is whole (see prompt_frames.py)
+    instead of a frame later, as aiortc would."""
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     try:
         async with asyncio.timeout(timeout):
-            return await _connect(pc, host_url, token, timeout, request_timeout)
+            return await _connect(pc, host_url, token, timeout, request_timeout, prompt_frames)
     except TimeoutError:
         await pc.close()
         raise ConnectionFailed(
@@ -57,9 +61,16 @@ async def open_scene(
 
 
 async def _connect(
-    pc: RTCPeerConnection, host_url: str, token: str, http_seconds: float, request_timeout: float
+    pc: RTCPeerConnection,
+    host_url: str,
+    token: str,
+    http_seconds: float,
+    request_timeout: float,
+    prompt_frames: bool,
 ) -> Scene:
     pc.addTransceiver("video", direction="recvonly")
+    if prompt_frames:
+        receive_promptly(pc)
     data = pc.createDataChannel(CHANNEL_LABEL)  # reliable and ordered
     channel = SceneChannel(data.send)
     video = VideoReceiver(on_track_end=lambda reason: _track_ended(channel, video, reason))
