@@ -293,6 +293,7 @@ async def moving_fps(scene: Scene, seconds: float) -> dict[str, Any]:
 async def run(server: ServerProcess, models: dict[str, str], args: argparse.Namespace) -> dict:
     account = create_account(server.data_dir)
     report: dict[str, Any] = {}
+    options: dict[str, Any] = {"ready_timeout": 180, "prompt_frames": not args.aiortc_frames}
     async with AsyncRenderHubClient(
         server.url, account["accountId"], account["primaryKey"]
     ) as client:
@@ -302,7 +303,7 @@ async def run(server: ServerProcess, models: dict[str, str], args: argparse.Name
         await client.create_session("bench-boxes", models=[models["boxes"]], size="Premium")
         await client.create_session("bench-knot", models=[models["knot"]], size="Premium")
         try:
-            async with client.connect_scene("bench-boxes", ready_timeout=180) as scene:
+            async with client.connect_scene("bench-boxes", **options) as scene:
                 scene.marker(True)
                 await scene.set_camera(position=(0, 0, 5), target=(0, 0, 0), fov=50)
                 boxes = await box_entities(scene)
@@ -313,7 +314,7 @@ async def run(server: ServerProcess, models: dict[str, str], args: argparse.Name
                     b = await batch_of_1000(scene, frames, boxes, args.rounds)
                     log(f"(b) 1,000 transforms -> video ms: {b['message_to_video_ms']}")
                 report["a_change_to_video"], report["b_batch_of_1000"] = a, b
-            async with client.connect_scene("bench-knot", ready_timeout=180) as scene:
+            async with client.connect_scene("bench-knot", **options) as scene:
                 scene.marker(True)
                 async with FrameLog(scene) as frames:
                     await frames.showing(scene.last_seq, 0)
@@ -344,6 +345,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--rounds", type=int, default=None, help="(b) 1,000-transform messages [10; quick 4].")
     add("--seconds", type=float, default=None, help="(c) fps measuring time [6; quick 3].")
     add("--inputs", type=int, default=None, help="(c) orbit inputs timed [40; quick 10].")
+    add(
+        "--aiortc-frames",
+        action="store_true",
+        help="Decode as aiortc does, a frame late (default: prompt frames, see prompt_frames.py).",
+    )
     add("--output", type=Path, help="Also write the JSON to this file.")
     args = parser.parse_args(argv)
     args.changes = args.changes or (10 if args.quick else 40)
