@@ -18,7 +18,7 @@ from renderhub.host.runtime.geometry_builder import (
     model_geometry,
     part_sources,
 )
-from renderhub.host.runtime.transforms import decompose
+from renderhub.host.runtime.transforms import decompose_many
 from renderhub.host.scene import LoadedModel
 from renderhub.model_sources import redact
 
@@ -61,7 +61,8 @@ def prepare(model: LoadedModel) -> PreparedModel:
             f"Could not load model {redact(model.url)!r}: {exc.message}.",
         ) from exc
     bounds = np.array([np.asarray(source.mesh.bounds) for source in sources]).reshape(-1, 2, 3)
-    transforms = [decompose(node.matrix) for node in model.nodes]
+    matrices = np.array([node.matrix for node in model.nodes], dtype=np.float64)
+    positions, rotations, scales = decompose_many(matrices.reshape(-1, 4, 4))
     return PreparedModel(
         model=model,
         geometry=geometry,
@@ -69,9 +70,9 @@ def prepare(model: LoadedModel) -> PreparedModel:
         part_triangles=np.array(geometry.part_triangles, dtype=np.int64),
         part_bounds=bounds,
         picks=picks,
-        positions=np.array([t[0] for t in transforms]).reshape(-1, 3),
-        rotations=np.array([t[1] for t in transforms]).reshape(-1, 4),
-        scales=np.array([t[2] for t in transforms]).reshape(-1, 3),
+        positions=positions,
+        rotations=rotations,
+        scales=scales,
     )
 
 
