@@ -3,6 +3,8 @@ moving entities (all or nothing)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -294,3 +296,13 @@ def test_preparing_touches_nothing_and_a_prepared_model_is_committed_once(
     with pytest.raises(ValueError, match="once"):
         scene.commit_model(prepared[0])
     assert scene.model_roots() == [CAR_ROOT, 6]
+
+
+def test_the_scene_model_imports_without_trimesh() -> None:
+    """A host imports the runtime at start; trimesh (and Embree) come with the first model."""
+    code = "import sys, renderhub.host.runtime.model; print('trimesh' in sys.modules)"
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+
+    assert shown.stdout.strip() == "False"

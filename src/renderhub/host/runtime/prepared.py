@@ -5,11 +5,11 @@ into position, rotation and scale. It touches nothing of the scene."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from renderhub.errors import BadRequest
-from renderhub.host.picking import MeshGeometry, PickableMesh
 from renderhub.host.render.geometry import ModelGeometry
 from renderhub.host.runtime.errors import ErrorCode, SceneError
 from renderhub.host.runtime.geometry_builder import (
@@ -21,6 +21,9 @@ from renderhub.host.runtime.geometry_builder import (
 from renderhub.host.runtime.transforms import decompose_many
 from renderhub.host.scene import LoadedModel
 from renderhub.model_sources import redact
+
+if TYPE_CHECKING:
+    from renderhub.host.picking import MeshGeometry, PickableMesh
 
 
 @dataclass(eq=False)
