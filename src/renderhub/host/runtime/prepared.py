@@ -82,6 +82,8 @@ def prepare(model: LoadedModel) -> PreparedModel:
 def _pick_meshes(sources: list[PartSource]) -> list[PickableMesh]:
     """One PickableMesh per part, at the identity until committed and moved; parts of one
     mesh (instances) share its MeshGeometry and so its acceleration structure."""
+    from renderhub.host.picking import MeshGeometry, PickableMesh  # trimesh, Embree
+
     shared: dict[int, MeshGeometry] = {}
     picks = []
     for source in sources:
