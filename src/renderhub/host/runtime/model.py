@@ -311,15 +311,19 @@ class SceneModel:
 
     @property
     def entity_count(self) -> int:
+        """How many entities the scene holds (roots included), for the statistics."""
         return len(self._tree.entities)
 
     @property
     def cut_plane_count(self) -> int:
+        """How many cut planes there are now, for the statistics."""
         return len(self._planes)
 
     @property
     def bounds(self) -> Any:
-        """The world bounds of everything loaded, [[min], [max]] (numpy), or None."""
+        """The world bounds of everything loaded, [[min], [max]] (numpy), or None: the box
+        around each part's local box as now placed (as an entity's `bounds`), so a turned
+        part's box may be a little larger than its vertices'."""
         low, high = self._slots.world_boxes(self._tree.world())
         if not len(low) or not np.isfinite(low).all(axis=1).any():
             return None
