@@ -20,6 +20,10 @@ const stats = {
   state: "connecting", framesDecoded: 0, fps: 0, rttMs: null, latenciesMs: [],
   lastMarker: null, hello: null, bye: null, errors: [], firstFrameMs: null,
   offerSentMs: null, offerToFirstFrameMs: null,
+  // Per latency: when the input was sent and when its frame was seen (performance.now()),
+  // with the frame's requestVideoFrameCallback metadata (receiveTime, processingDuration,
+  // presentationTime, expectedDisplayTime): where the time went, for bench/viewer.py.
+  latencyFrames: [],
 };
 const started = performance.now();
 const measuring = params.get("measure") === "1";
@@ -125,6 +129,11 @@ function firstFrameSeen() {
   }
 }
 
+function frameTimes(metadata) {
+  const { receiveTime = null, processingDuration = null, presentationTime = null, expectedDisplayTime = null } = metadata;
+  return { receiveTime, processingDuration, presentationTime, expectedDisplayTime };
+}
+
 function onFrame(now, metadata) {
   stats.framesDecoded += 1;
   framesThisSecond += 1;
@@ -135,10 +144,11 @@ function onFrame(now, metadata) {
   if (measuring && video.videoWidth) {
     const marker = readMarker();
     stats.lastMarker = marker;
-    stats.lastFrame = metadata; // presentation and decode-side times, for bench/viewer.py
     if (pendingInputs.has(marker)) {
-      const latency = now - pendingInputs.get(marker);
+      const sentMs = pendingInputs.get(marker);
+      const latency = now - sentMs;
       stats.latenciesMs.push(latency);
+      stats.latencyFrames.push({ sentMs, seenMs: now, ...frameTimes(metadata) });
       show("latency", `${latency.toFixed(0)} ms`);
       for (const seq of [...pendingInputs.keys()]) if (seq <= marker) pendingInputs.delete(seq);
     }
