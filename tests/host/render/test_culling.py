@@ -18,9 +18,8 @@ from renderhub.conversions.meshing import convert_model
 from renderhub.conversions.settings_file import parse_settings
 from renderhub.host.meshes import build_scene, load_model_file
 from renderhub.host.render import RendererProcess
-from renderhub.host.render.gl import GlRenderer
 from renderhub.host.render.scene_data import SceneData, scene_data
-from tests.host.render.rendering import front_view, object_mask, sample_data
+from tests.host.render.rendering import front_view, object_mask, renderer_of, sample_data
 
 FRONT = front_view(eye=(0.0, 0.0, 3.0))  # the quads face +z
 BEHIND = front_view(eye=(0.0, 0.0, -3.0))
@@ -48,7 +47,7 @@ def load(tmp_path: Path, name: str, *meshes: trimesh.Trimesh) -> SceneData:
 
 
 def render(scene: SceneData, view: object) -> np.ndarray:
-    renderer = GlRenderer(scene)
+    renderer = renderer_of(scene)
     try:
         return renderer.render(view)  # type: ignore[arg-type]
     finally:

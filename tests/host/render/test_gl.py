@@ -14,14 +14,20 @@ from renderhub.host.render.gl import BACKGROUND, GlRenderer, is_gpu
 from renderhub.host.render.marker import BITS, BLOCK, read_marker
 from renderhub.host.render.scene_data import SceneData, scene_data
 from renderhub.host.scene import LoadedScene
-from tests.host.render.rendering import front_view, object_mask, sample_data, scene_of
+from tests.host.render.rendering import (
+    front_view,
+    object_mask,
+    renderer_of,
+    sample_data,
+    scene_of,
+)
 
 BACKGROUND_RGB = np.round(np.array(BACKGROUND) * 255).astype(np.uint8)
 
 
 @pytest.fixture(scope="module")
 def cube() -> Iterator[GlRenderer]:
-    renderer = GlRenderer(sample_data("cube.glb"))
+    renderer = renderer_of(sample_data("cube.glb"))
     yield renderer
     renderer.release()
 
@@ -34,7 +40,7 @@ def coloured_box(extents: float, colour: tuple[int, int, int], z: float) -> trim
 
 
 def render_once(scene: SceneData, view: View, *, checkerboard: bool = False) -> np.ndarray:
-    renderer = GlRenderer(scene, checkerboard=checkerboard)
+    renderer = renderer_of(scene, checkerboard=checkerboard)
     try:
         return renderer.render(view)
     finally:
@@ -154,7 +160,7 @@ def test_a_view_that_cannot_be_rendered_raises_value_error(cube: GlRenderer) -> 
 
 def test_the_multisampled_path_used_on_gpus_draws_the_same_picture(cube: GlRenderer) -> None:
     view = front_view(eye=(1.5, 1.2, 2.0), marker=0xBEEF)
-    multisampled = GlRenderer(sample_data("cube.glb"), samples=4)
+    multisampled = renderer_of(sample_data("cube.glb"), samples=4)
     try:
         smooth = multisampled.render(view)
         assert multisampled.info()["samples"] == 4

@@ -20,10 +20,9 @@ import pytest
 
 from renderhub.host.frames import FrameSource
 from renderhub.host.render import RendererError, RendererProcess
-from renderhub.host.render.gl import GlRenderer
-from renderhub.host.render.marker import read_marker
+from renderhub.host.render.marker import BLOCK, read_marker
 from tests.host.host_testing import wait_until
-from tests.host.render.rendering import front_view, sample_data
+from tests.host.render.rendering import front_view, object_mask, renderer_of, sample_data
 
 
 @pytest.fixture
@@ -68,20 +67,19 @@ async def test_start_render_close_leaves_no_process_and_no_shared_memory() -> No
     assert frame_memory_fds(os.getpid()) == []
 
 
-async def test_a_launched_renderer_waits_for_its_scene_then_renders() -> None:
+async def test_a_launched_renderer_draws_the_background_until_it_has_models() -> None:
     renderer = await RendererProcess.launch()
     try:
-        with pytest.raises(RendererError, match="no scene yet"):
-            await renderer.render(front_view())
+        assert {"renderer", "gpu", "startup_ms"} <= set(renderer.info())
+        empty = await renderer.render(front_view(marker=4))
+        assert not object_mask(empty.pixels[:-BLOCK]).any() and read_marker(empty.pixels) == 4
         await renderer.load(sample_data("cube.glb"))
         frame = await renderer.render(front_view(marker=5))
-        with pytest.raises(RendererError, match="has its scene already"):
-            await renderer.load(sample_data("cube.glb"))
     finally:
         await renderer.aclose()
 
-    assert read_marker(frame.pixels) == 5
-    assert {"startup_ms", "load_ms", "upload_ms"} <= set(renderer.info())
+    assert read_marker(frame.pixels) == 5 and object_mask(frame.pixels).any()
+    assert {"startup_ms", "load_ms", "upload_ms", "add_model_ms"} <= set(renderer.info())
 
 
 async def test_a_launched_renderer_closed_before_its_scene_exits() -> None:
@@ -98,7 +96,7 @@ async def test_frames_match_an_in_process_render_and_info_names_the_renderer(
     renderer: RendererProcess,
 ) -> None:
     view = front_view(eye=(1.5, 1.2, 2.0))
-    local = GlRenderer(sample_data("cube.glb"))
+    local = renderer_of(sample_data("cube.glb"))
     try:
         expected = local.render(view)
     finally:

@@ -1,4 +1,5 @@
-"""The renderer process's side: create the GL context, take the scene once, render on request.
+"""The renderer process's side: create the GL context, then take models, remove them and
+render (with the scene's newest state) on request.
 
 Started by RendererProcess as `python -m renderhub.host.render.child CONN_FD MEMORY_FD SAMPLES
 PARENT_PID`, a fresh interpreter that imports only this module's needs, numpy and moderngl
@@ -16,24 +17,26 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from renderhub.host.render.errors import RendererError
+from renderhub.host.render.geometry import ModelGeometry
 from renderhub.host.render.protocol import (
     SEGMENT_BYTES,
     SLOT_BYTES,
+    AddModel,
     Close,
+    Done,
     Failed,
-    Ready,
+    RemoveModel,
     Render,
     Rendered,
-    SceneHeader,
     Started,
 )
-from renderhub.host.render.scene_data import SceneData
 
 if TYPE_CHECKING:
     from renderhub.host.render.gl import GlRenderer
@@ -81,43 +84,16 @@ def _run(conn: Connection, memory_fd: int, samples: int | None, parent: int) -> 
         return
     memory = FrameMemory(memory_fd)
     try:
-        # Warm from here on: a pooled host keeps the renderer waiting here until it has a
-        # session and its scene.
-        conn.send(Started())
-        received = _receive_scene(conn)
-        if received is None:
-            return
-        scene, checkerboard = received
-        started = time.perf_counter()
-        renderer = GlRenderer(scene, checkerboard=checkerboard, samples=samples, context=context)
-        del scene, received
+        renderer = GlRenderer(samples=samples, context=context)
         try:
-            conn.send(Ready(renderer.info(), (time.perf_counter() - started) * 1000.0))
+            # Warm from here on: a pooled host keeps the renderer waiting here until it has a
+            # session and its models.
+            conn.send(Started(renderer.info()))
             _serve(conn, renderer, memory, parent)
         finally:
             renderer.release()
     finally:
         memory.close()
-
-
-def _receive_scene(conn: Connection) -> tuple[SceneData, bool] | None:
-    """The scene and whether to draw a checkerboard instead; None when told to close first."""
-    header = conn.recv()
-    if isinstance(header, Close):
-        return None
-    if not isinstance(header, SceneHeader):
-        raise RuntimeError(f"expected the scene, got {type(header).__name__}")
-    positions = _array(conn, np.float32, (header.vertices, 3))
-    normals = _array(conn, np.float32, (header.vertices, 3))
-    colours = _array(conn, np.uint8, (header.vertices, 4))
-    indices = _array(conn, np.uint32, (header.indices,))
-    bounds = None if header.bounds is None else np.array(header.bounds, dtype=np.float32)
-    scene = SceneData(positions, normals, colours, indices, bounds, header.single_sided_indices)
-    return scene, header.checkerboard
-
-
-def _array(conn: Connection, dtype: type, shape: tuple[int, ...]) -> np.ndarray:
-    return np.frombuffer(conn.recv_bytes(), dtype=dtype).reshape(shape)
 
 
 def _serve(conn: Connection, renderer: GlRenderer, memory: FrameMemory, parent: int) -> None:
@@ -131,11 +107,51 @@ def _serve(conn: Connection, renderer: GlRenderer, memory: FrameMemory, parent: 
             return
         if isinstance(message, Render):
             conn.send(_render(renderer, message, memory))
+        elif isinstance(message, AddModel):
+            geometry = _receive_geometry(conn, message)  # read whole, even if adding fails
+            conn.send(_timed(message.sequence, renderer.add_model, *_model_args(message, geometry)))
+        elif isinstance(message, RemoveModel):
+            conn.send(_timed(message.sequence, renderer.remove_model, message.model_id))
+        else:
+            raise RuntimeError(f"unexpected request {type(message).__name__}")
+
+
+def _model_args(message: AddModel, geometry: ModelGeometry) -> tuple[int, int, ModelGeometry]:
+    return message.model_id, message.first_slot, geometry
+
+
+def _receive_geometry(conn: Connection, header: AddModel) -> ModelGeometry:
+    vertices = header.vertices
+    return ModelGeometry(
+        positions=_array(conn, np.float32, (vertices, 3)),
+        normals=_array(conn, np.float32, (vertices, 3)),
+        colours=_array(conn, np.uint8, (vertices, 4)),
+        parts=_array(conn, np.uint16, (vertices,)),
+        indices=_array(conn, np.uint32, (header.indices,)),
+        part_count=header.part_count,
+        single_sided_indices=header.single_sided_indices,
+        part_triangles=header.part_triangles,
+    )
+
+
+def _array(conn: Connection, dtype: type, shape: tuple[int, ...]) -> np.ndarray:
+    return np.frombuffer(conn.recv_bytes(), dtype=dtype).reshape(shape)
+
+
+def _timed(sequence: int, call: Callable[..., None], *args: Any) -> Done | Failed:
+    started = time.perf_counter()
+    try:
+        call(*args)
+    except Exception as exc:
+        return Failed(sequence, f"The renderer could not do it: {type(exc).__name__}: {exc}")
+    return Done(sequence, (time.perf_counter() - started) * 1000.0)
 
 
 def _render(renderer: GlRenderer, request: Render, memory: FrameMemory) -> Rendered | Failed:
     started = time.perf_counter()
     try:
+        if request.state is not None:
+            renderer.set_state(request.state)
         renderer.render_into(request.view, memory.buf, request.slot * SLOT_BYTES)
     except Exception as exc:
         return Failed(request.sequence, f"Rendering failed: {type(exc).__name__}: {exc}")

@@ -1,10 +1,15 @@
 """Drawing a scene with OpenGL through EGL, headless: Mesa's llvmpipe on a CPU, the GPU where
 there is one. Runs inside the renderer process (moderngl holds the GIL while it draws).
+
+The scene changes at run time: models are added and removed whole (`gl_models.GpuModel`),
+and the scene's state (every part's matrix, tint and flags, the cut planes) replaces the
+previous one whenever it changes (`state_texture.StateTexture`, a few uniforms). A frame is
+up to four passes: the opaque parts; the see-through parts, blended, when there are any; the
+selection mask and its outline when a part is selected; the marker.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import moderngl
@@ -15,14 +20,29 @@ from renderhub.host.render import shaders
 from renderhub.host.render.camera import check_view, projection_matrix, view_matrix
 from renderhub.host.render.checkerboard import checker_box
 from renderhub.host.render.errors import RendererError
+from renderhub.host.render.geometry import (
+    HIDDEN,
+    MAX_CUT_PLANES,
+    SEE_THROUGH,
+    SELECTED,
+    CutPlaneData,
+    ModelGeometry,
+    SceneState,
+)
+from renderhub.host.render.gl_models import GpuModel
+from renderhub.host.render.gl_outline import Outline, selection_rect
 from renderhub.host.render.marker import BLOCK, marker_bits
-from renderhub.host.render.scene_data import SceneData
+from renderhub.host.render.state_texture import StateTexture
 
 GL_VERSION = 330
 GPU_SAMPLES = 4
 # A plain clear: a gradient pass cost llvmpipe ~2 ms (7%) of a 100k-triangle 720p frame.
 BACKGROUND = (0.16, 0.17, 0.19)
+SEE_THROUGH_ALPHA = 0.3
+STATE_UNIT = 0
 _SOFTWARE = ("llvmpipe", "softpipe", "swrast", "software")
+
+Bounds = tuple[tuple[float, float, float], tuple[float, float, float]]
 
 
 def create_context() -> moderngl.Context:
@@ -47,40 +67,76 @@ def is_gpu(renderer: str) -> bool:
 
 
 class GlRenderer:
-    """Renders one scene into RGB pixels, top row first.
+    """Renders a changing scene into RGB pixels, top row first.
 
-    `checkerboard=True` draws a checkered box filling the scene's bounds instead of its
-    models (the models are over the session's polygon limit). `samples` is the MSAA sample
-    count; None picks 4 on a GPU and none on a software rasteriser, where it costs too much.
-    The renderer owns `context` (released by `release()`); None creates one through EGL."""
+    Models come and go with `add_model` / `remove_model`; `set_state` gives every slot's
+    matrix, tint and flags and the cut planes, used from the next draw on. A part whose slot
+    has no row in the state (or before any state is set) is not drawn. `samples` is the MSAA
+    sample count; None picks 4 on a GPU and none on a software rasteriser, where it costs
+    too much. The renderer owns `context` (released by `release()`); None creates one
+    through EGL. Bad calls (a model id twice, an unknown one) raise ValueError and change
+    nothing."""
 
-    def __init__(
-        self,
-        scene: SceneData,
-        *,
-        checkerboard: bool = False,
-        samples: int | None = None,
-        context: moderngl.Context | None = None,
-    ) -> None:
+    def __init__(self, *, samples: int | None = None, context: moderngl.Context | None = None):
         self._ctx = context if context is not None else create_context()
         self._info = _context_info(self._ctx)
         self._samples = (GPU_SAMPLES if self._info["gpu"] else 0) if samples is None else samples
         self._info["samples"] = self._samples
         self._targets: _Targets | None = None
+        self._models: dict[int, GpuModel] = {}
+        self._state: SceneState | None = None
+        self._see_through = self._selected = False  # any visible part is, in the state
+        self._checker: _CheckerBox | None = None
         with self._ctx:  # current on this thread (another renderer's may have been)
             self._ctx.enable(moderngl.DEPTH_TEST)
             # projection_matrix(flip_y=True) mirrors the picture, which turns a triangle wound
             # counter-clockwise (glTF's front) clockwise on screen.
             self._ctx.front_face = "cw"
             self._ctx.cull_face = "back"
-            self._scene = (
-                _checker_vao(self._ctx, scene) if checkerboard else _mesh_vao(self._ctx, scene)
+            self._program = self._ctx.program(
+                vertex_shader=shaders.MESH_VERTEX, fragment_shader=shaders.MESH_FRAGMENT
             )
-        self._draws = [_Draw(culled=False)] if checkerboard else _mesh_draws(scene)
+            self._program["u_state"] = STATE_UNIT
+            self._state_texture = StateTexture(self._ctx)
+            self._outline = Outline(self._ctx)
+            self._checker_program = self._ctx.program(
+                vertex_shader=shaders.CHECKER_VERTEX, fragment_shader=shaders.CHECKER_FRAGMENT
+            )
 
     def info(self) -> dict[str, Any]:
         """{"renderer": GL_RENDERER, "vendor", "version", "gpu": bool, "samples": MSAA count}."""
         return dict(self._info)
+
+    @property
+    def model_ids(self) -> list[int]:
+        return list(self._models)
+
+    def add_model(self, model_id: int, first_slot: int, geometry: ModelGeometry) -> None:
+        """Upload `geometry`; its parts take slots first_slot .. first_slot + part_count."""
+        if model_id in self._models:
+            raise ValueError(f"The renderer has a model {model_id} already.")
+        if first_slot < 0:
+            raise ValueError(f"first_slot {first_slot} is negative.")
+        with self._ctx:
+            self._models[model_id] = GpuModel(self._program, first_slot, geometry)
+
+    def remove_model(self, model_id: int) -> None:
+        """Free model `model_id`'s buffers; it is not drawn any more."""
+        model = self._models.pop(model_id, None)
+        if model is None:
+            raise ValueError(f"The renderer has no model {model_id}.")
+        with self._ctx:
+            model.release()
+
+    def set_state(self, state: SceneState) -> None:
+        """Use `state` from the next draw on (written to the GPU at once, in one upload)."""
+        with self._ctx:
+            self._state_texture.write(state)
+            _set_cut_planes(self._program, state.cut_planes)
+        visible = state.flags[(state.flags & HIDDEN) == 0]
+        self._see_through = bool((visible & SEE_THROUGH).any())
+        self._selected = bool((visible & SELECTED).any())
+        self._state = state
 
     def render(self, view: View) -> np.ndarray:
         """Draw `view` into a new (height, width, 3) uint8 RGB array, top row first."""
@@ -96,16 +152,23 @@ class GlRenderer:
         self.read_into(buffer, offset)
 
     def draw(self, view: View) -> None:
-        """Draw `view` (scene, then marker) into the framebuffer of its size; GL may still be
-        working when this returns (read_into or finish waits for it)."""
+        """Draw `view` (scene, outline, then marker) into the framebuffer of its size; GL may
+        still be working when this returns (read_into or finish waits for it)."""
         check_view(view)
         with self._ctx:
             targets = self._targets_for(view.width, view.height)
             targets.draw.use()
             targets.draw.clear(*BACKGROUND, 1.0, depth=1.0)
-            self._draw_scene(view)
+            state = self._state
+            checkerboard = None if state is None else state.checkerboard
+            if checkerboard is not None:
+                self._draw_checkerboard(view, checkerboard)
+            elif state is not None and self._models:
+                self._draw_models(view, targets)
             if targets.resolve is not targets.draw:
                 self._ctx.copy_framebuffer(targets.resolve, targets.draw)
+            if checkerboard is None and state is not None and self._selected:
+                self._draw_outline(view, targets, state)
             if view.marker is not None:
                 _draw_marker(targets.resolve, view.marker, view.height)
 
@@ -128,21 +191,58 @@ class GlRenderer:
             if self._targets is not None:
                 self._targets.release()
                 self._targets = None
+            for model in self._models.values():
+                model.release()
+            self._models.clear()
+            self._state_texture.release()
+            self._outline.release()
+            if self._checker is not None:
+                self._checker.release()
         self._ctx.release()
 
-    def _draw_scene(self, view: View) -> None:
-        if self._scene is None:
+    def _draw_models(self, view: View, targets: _Targets) -> None:
+        program = self._program
+        _set_camera(program, view)
+        program["u_slots"] = self._state_texture.slots
+        self._state_texture.use(STATE_UNIT)
+        self._draw_pass(shaders.OPAQUE_PASS, 1.0)
+        if self._see_through:
+            self._ctx.enable(moderngl.BLEND)
+            self._ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
+            targets.draw.depth_mask = False
+            try:
+                self._draw_pass(shaders.SEE_THROUGH_PASS, SEE_THROUGH_ALPHA)
+            finally:
+                targets.draw.depth_mask = True
+                self._ctx.disable(moderngl.BLEND)
+
+    def _draw_outline(self, view: View, targets: _Targets, state: SceneState) -> None:
+        rect = selection_rect(self._models.values(), state, view)
+        if rect is None:
             return
-        program = self._scene.program
-        program["u_view"].write(view_matrix(view).T.tobytes())  # type: ignore[union-attr]
-        projection = projection_matrix(view, flip_y=True)
-        program["u_projection"].write(projection.T.tobytes())  # type: ignore[union-attr]
-        for draw in self._draws:
-            if draw.culled:
-                self._ctx.enable(moderngl.CULL_FACE)
-            else:
-                self._ctx.disable(moderngl.CULL_FACE)
-            self._scene.render(moderngl.TRIANGLES, vertices=draw.count, first=draw.first)
+        self._outline.begin_mask(targets.size, rect)
+        self._ctx.disable(moderngl.DEPTH_TEST)
+        try:
+            self._draw_pass(shaders.SELECTION_PASS, 1.0)
+            self._ctx.disable(moderngl.CULL_FACE)
+            self._outline.paint(targets.resolve, rect)
+        finally:
+            self._ctx.enable(moderngl.DEPTH_TEST)
+
+    def _draw_pass(self, kind: int, alpha: float) -> None:
+        self._program["u_pass"] = kind
+        self._program["u_alpha"] = alpha
+        for model in self._models.values():
+            model.render(self._ctx, self._program)
+
+    def _draw_checkerboard(self, view: View, bounds: Bounds) -> None:
+        if self._checker is None or self._checker.bounds != bounds:
+            if self._checker is not None:
+                self._checker.release()
+            self._checker = _CheckerBox(self._checker_program, bounds)
+        _set_camera(self._checker_program, view)
+        self._ctx.disable(moderngl.CULL_FACE)
+        self._checker.vao.render(moderngl.TRIANGLES)
 
     def _targets_for(self, width: int, height: int) -> _Targets:
         if self._targets is None or self._targets.size != (width, height):
@@ -150,23 +250,6 @@ class GlRenderer:
                 self._targets.release()
             self._targets = _Targets(self._ctx, (width, height), self._samples)
         return self._targets
-
-
-@dataclass(frozen=True, slots=True)
-class _Draw:
-    """One draw call over a range of the index buffer: `count` indices from `first` (-1:
-    all of them), with back faces culled or not."""
-
-    culled: bool
-    first: int = 0
-    count: int = -1
-
-
-def _mesh_draws(scene: SceneData) -> list[_Draw]:
-    """The double-sided range without culling, then the single-sided one culled."""
-    double, single = scene.double_sided_indices, scene.single_sided_indices
-    draws = [_Draw(culled=False, first=0, count=double), _Draw(True, first=double, count=single)]
-    return [draw for draw in draws if draw.count]
 
 
 class _Targets:
@@ -201,33 +284,49 @@ def _context_info(ctx: moderngl.Context) -> dict[str, Any]:
     }
 
 
-def _mesh_vao(ctx: moderngl.Context, scene: SceneData) -> moderngl.VertexArray | None:
-    if not len(scene.indices):
-        return None
-    program = ctx.program(vertex_shader=shaders.MESH_VERTEX, fragment_shader=shaders.MESH_FRAGMENT)
-    content = [
-        (ctx.buffer(scene.positions), "3f", "in_position"),
-        (ctx.buffer(scene.normals), "3f", "in_normal"),
-        (ctx.buffer(scene.colours), "4f1", "in_colour"),
-    ]
-    indices = ctx.buffer(scene.indices)
-    return ctx.vertex_array(program, content, index_buffer=indices, index_element_size=4)
+def _set_camera(program: moderngl.Program, view: View) -> None:
+    program["u_view"].write(view_matrix(view).T.tobytes())  # type: ignore[union-attr]
+    projection = projection_matrix(view, flip_y=True)
+    program["u_projection"].write(projection.T.tobytes())  # type: ignore[union-attr]
 
 
-def _checker_vao(ctx: moderngl.Context, scene: SceneData) -> moderngl.VertexArray | None:
-    if scene.bounds is None:
-        return None
-    box = checker_box(scene.bounds)
-    program = ctx.program(
-        vertex_shader=shaders.CHECKER_VERTEX, fragment_shader=shaders.CHECKER_FRAGMENT
-    )
-    content = [
-        (ctx.buffer(box.positions), "3f", "in_position"),
-        (ctx.buffer(box.normals), "3f", "in_normal"),
-        (ctx.buffer(box.cells), "2f", "in_cell"),
-    ]
-    indices = ctx.buffer(box.indices)
-    return ctx.vertex_array(program, content, index_buffer=indices, index_element_size=4)
+def _set_cut_planes(program: moderngl.Program, planes: tuple[CutPlaneData, ...]) -> None:
+    """The planes as uniforms: (normal, -dot(normal, point)), the fade colour and length."""
+    equations = np.zeros((MAX_CUT_PLANES, 4), dtype=np.float32)
+    colours = np.zeros((MAX_CUT_PLANES, 4), dtype=np.float32)
+    lengths = np.zeros(MAX_CUT_PLANES, dtype=np.float32)
+    for i, plane in enumerate(planes):
+        normal = np.asarray(plane.normal, dtype=np.float64)
+        equations[i] = (*normal, -float(normal @ np.asarray(plane.point, dtype=np.float64)))
+        colours[i] = plane.fade_colour
+        lengths[i] = plane.fade_length
+    program["u_cut_planes"] = len(planes)
+    program["u_planes"].write(equations.tobytes())  # type: ignore[union-attr]
+    program["u_fade_colours"].write(colours.tobytes())  # type: ignore[union-attr]
+    program["u_fade_lengths"].write(lengths.tobytes())  # type: ignore[union-attr]
+
+
+class _CheckerBox:
+    """The checkered box drawn in `bounds` instead of the models (see checkerboard.py)."""
+
+    def __init__(self, program: moderngl.Program, bounds: Bounds) -> None:
+        self.bounds = bounds
+        box = checker_box(np.array(bounds, dtype=np.float32))
+        ctx = program.ctx
+        arrays = (box.positions, box.normals, box.cells, box.indices)
+        self._buffers = [ctx.buffer(array) for array in arrays]
+        positions, normals, cells, indices = self._buffers
+        content = [
+            (positions, "3f", "in_position"),
+            (normals, "3f", "in_normal"),
+            (cells, "2f", "in_cell"),
+        ]
+        self.vao = ctx.vertex_array(program, content, index_buffer=indices, index_element_size=4)
+
+    def release(self) -> None:
+        self.vao.release()
+        for buffer in self._buffers:
+            buffer.release()
 
 
 def _draw_marker(framebuffer: Any, value: int, height: int) -> None:

@@ -9,6 +9,12 @@ The child is a plain subprocess (`python -m renderhub.host.render.child`), not o
 multiprocessing's: its "spawn" start also starts a resource-tracker process (12 MB) for each
 host, and imports more in the child. The frame memory is a memfd the child inherits: it has
 no name in /dev/shm, so nothing is left behind however the two processes end.
+
+The scene changes at run time (frames.SceneRenderer): models are uploaded whole by
+`add_model` (their arrays sent from a thread, so the loop never waits on the pipe) and freed
+by `remove_model`; `set_state` only stores the newest SceneState, which travels with the
+next Render request when it is not the one sent last, so a frame reflects exactly the state
+newest at its request.
 """
 
 from __future__ import annotations
@@ -22,25 +28,28 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from renderhub.host.frames import Frame, FrameSource, View
+from renderhub.host.frames import Frame, SceneRenderer, View
 from renderhub.host.render.camera import check_view
 from renderhub.host.render.errors import RendererError
+from renderhub.host.render.geometry import ModelGeometry, SceneState
 from renderhub.host.render.protocol import (
     SEGMENT_BYTES,
     SLOT_BYTES,
     SLOTS,
+    AddModel,
     Close,
+    Done,
     Failed,
-    Ready,
+    RemoveModel,
     Render,
     Rendered,
-    SceneHeader,
     Started,
 )
 from renderhub.host.render.scene_data import SceneData
@@ -49,19 +58,25 @@ from renderhub.host.threads import in_daemon_thread
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 60.0
+UPLOAD_TIMEOUT_S = 120.0
 RENDER_TIMEOUT_S = 30.0
 EXIT_GRACE_S = 2.0
 KILL_WAIT_S = 2.0
 
 
 class RendererProcess:
-    """Renders Views in a child process; implements frames.FrameSource.
+    """Renders a changing scene in a child process; implements frames.SceneRenderer.
 
-    Create it with `await RendererProcess.start(scene)`, or warm it first with
-    `await RendererProcess.launch()` and give it its scene later with `await renderer.load()`.
-    `render()` calls run one at a time. A Frame's pixels are a view into shared memory that
-    stays valid until the render after next: the previous frame can still be encoded while the
-    next one renders."""
+    Start it with `await RendererProcess.launch()` (its GL context exists then), give it
+    models with `add_model`, their state with `set_state`, and render Views. Requests run
+    one at a time, in the order called (a render waits for an upload in progress). A Frame's
+    pixels are a view into shared memory that stays valid until the render after next: the
+    previous frame can still be encoded while the next one renders.
+
+    Calls the renderer cannot follow (a model id it has already, one it does not have, a
+    negative slot, geometry of the wrong kinds) raise ValueError and change nothing; a part
+    whose slot is beyond the state's rows is not drawn. RendererError means the renderer
+    failed, timed out, died or is closed: it cannot be used any more."""
 
     def __init__(
         self,
@@ -83,7 +98,8 @@ class RendererProcess:
         self._render_timeout = render_timeout
         self._lock = asyncio.Lock()
         self._info: dict[str, Any] = {}
-        self._sequence = 0
+        self._sequence = 0  # of requests
+        self._frames = 0  # render requests: Frame.sequence
         self._last_slot = SLOTS - 1
         self._pid: int | None = None
         self._exitcode: int | None = None
@@ -91,7 +107,9 @@ class RendererProcess:
         self._sending: asyncio.Future[None] | None = None
         self._reading_fd: int | None = None
         self._closed = False
-        self._loaded = False
+        self._models: set[int] = set()
+        self._state: SceneState | None = None
+        self._sent: tuple[SceneState, int] | None = None  # the state sent last, its version
         self._launch_ms = 0.0
 
     @classmethod
@@ -104,16 +122,15 @@ class RendererProcess:
         start_timeout: float = START_TIMEOUT_S,
         render_timeout: float = RENDER_TIMEOUT_S,
     ) -> RendererProcess:
-        """Start the renderer process, create its GL context and upload `scene` once.
-
-        `checkerboard`: draw a checkered box in the scene's bounds instead of the models.
-        `samples`: MSAA samples (None: 4 on a GPU, none on a software rasteriser).
-        Raises RendererError with the child's reason (e.g. "Could not create an OpenGL
-        context through EGL: ...") or when it does not get ready within `start_timeout`."""
+        """Launch a renderer and `load` one merged scene into it (see load)."""
         self = await cls.launch(
             samples=samples, start_timeout=start_timeout, render_timeout=render_timeout
         )
-        await self.load(scene, checkerboard=checkerboard, within=start_timeout)
+        try:
+            await self.load(scene, checkerboard=checkerboard, within=start_timeout)
+        except BaseException:
+            await self.aclose()
+            raise
         return self
 
     @classmethod
@@ -124,8 +141,12 @@ class RendererProcess:
         start_timeout: float = START_TIMEOUT_S,
         render_timeout: float = RENDER_TIMEOUT_S,
     ) -> RendererProcess:
-        """Start the renderer process and create its GL context, without a scene yet: a warm
-        renderer that `load` gives its scene later. Raises RendererError as `start` does."""
+        """Start the renderer process and create its GL context; it renders an empty scene
+        (the background) until it is given models and their state.
+
+        `samples`: MSAA samples (None: 4 on a GPU, none on a software rasteriser).
+        Raises RendererError with the child's reason (e.g. "Could not create an OpenGL
+        context through EGL: ...") or when it does not start within `start_timeout`."""
         began = time.perf_counter()
         memory = _FrameMemory(SEGMENT_BYTES)
         ours, theirs = socket.socketpair()
@@ -142,36 +163,85 @@ class RendererProcess:
         self._pid = process.pid
         try:
             deadline = time.monotonic() + start_timeout
-            self._expect(await self._receive(deadline, "creating its OpenGL context"), Started)
+            started = await self._receive(deadline, "creating its OpenGL context")
+            self._info = dict(self._expect(started, Started).info)
         except BaseException:
             await self.aclose()
             raise
         self._launch_ms = (time.perf_counter() - began) * 1000.0
-        log.info("renderer started in %.0f ms (pid %s)", self._launch_ms, self._pid)
-        return self
-
-    async def load(
-        self, scene: SceneData, *, checkerboard: bool = False, within: float = START_TIMEOUT_S
-    ) -> None:
-        """Give the launched renderer its scene, once; it renders from then on.
-
-        Raises RendererError when the renderer fails or does not take it within `within` s."""
-        self._check_open()
-        if self._loaded:
-            raise RendererError("The renderer has its scene already.")
-        self._loaded = True
-        began = time.perf_counter()
-        await self._send_scene(scene, checkerboard, time.monotonic() + within)
-        load_ms = (time.perf_counter() - began) * 1000.0
-        self._info["startup_ms"] = round(self._launch_ms + load_ms, 1)
-        self._info["load_ms"] = round(load_ms, 1)
+        self._info["startup_ms"] = round(self._launch_ms, 1)
         log.info(
-            "renderer ready in %.0f ms (scene %.0f ms): %s (pid %s)",
-            self._info["startup_ms"],
-            load_ms,
+            "renderer started in %.0f ms: %s (pid %s)",
+            self._launch_ms,
             self._info.get("renderer"),
             self._pid,
         )
+        return self
+
+    async def load(
+        self, scene: SceneData, *, checkerboard: bool = False, within: float = UPLOAD_TIMEOUT_S
+    ) -> None:
+        """Compatibility with the host before the scene runtime (warmup.py): one merged scene
+        as model 0 in slot 0, in place, or a checkerboard in its bounds. Remove once the
+        host adds models itself."""
+        began = time.perf_counter()
+        await self.add_model(0, 0, _single_part(scene), within=within)
+        bounds = None if scene.bounds is None else scene.bounds.tolist()
+        box = (tuple(bounds[0]), tuple(bounds[1])) if checkerboard and bounds else None
+        self.set_state(replace(SceneState.identity(1), checkerboard=box))  # type: ignore[arg-type]
+        self._info["load_ms"] = round((time.perf_counter() - began) * 1000.0, 1)
+
+    async def add_model(
+        self,
+        model_id: int,
+        first_slot: int,
+        geometry: ModelGeometry,
+        *,
+        within: float = UPLOAD_TIMEOUT_S,
+    ) -> None:
+        """Upload one model's geometry; its parts use slots first_slot .. + part_count.
+
+        The arrays go over the pipe from a thread, so the loop runs on meanwhile; renders
+        wait. A caller cancelled meanwhile leaves the upload to finish (the pipe must not be
+        left half-written): the model is then in `model_ids`. ValueError for a bad call;
+        RendererError when the renderer fails or does not take it within `within` s."""
+        _check_geometry(geometry)
+        if first_slot < 0:
+            raise ValueError(f"first_slot {first_slot} is negative.")
+        self._check_open()
+        if model_id in self._models:
+            raise ValueError(f"The renderer has a model {model_id} already.")
+        self._models.add(model_id)  # taken at once: a second call with this id is refused
+        upload = asyncio.ensure_future(self._upload(model_id, first_slot, geometry, within))
+        upload.add_done_callback(_retrieve)
+        await asyncio.shield(upload)
+
+    async def remove_model(self, model_id: int) -> None:
+        """Free a model's geometry; it is not drawn from the next render on. ValueError for a
+        model the renderer does not have."""
+        self._check_open()
+        if model_id not in self._models:
+            raise ValueError(f"The renderer has no model {model_id}.")
+        async with self._lock:
+            self._check_open()
+            self._models.discard(model_id)
+            self._sequence += 1
+            await self._send(RemoveModel(self._sequence, model_id), "removing a model")
+            deadline = time.monotonic() + self._render_timeout
+            self._expect(await self._reply_to(self._sequence, deadline, "removing a model"), Done)
+
+    def set_state(self, state: SceneState) -> None:
+        """The scene's state for the next renders (the newest one set wins); it travels with
+        the next render request. Raises RendererError once the renderer is closed."""
+        if not isinstance(state, SceneState):
+            raise ValueError(f"set_state takes a SceneState, not {type(state).__name__}.")
+        self._check_open()
+        self._state = state
+
+    @property
+    def model_ids(self) -> set[int]:
+        """The models added (or being added) and not removed."""
+        return set(self._models)
 
     @property
     def pid(self) -> int | None:
@@ -184,8 +254,8 @@ class RendererProcess:
 
     def info(self) -> dict[str, Any]:
         """{"renderer": GL_RENDERER, "vendor", "version", "gpu": bool, "samples": MSAA count,
-        "upload_ms", "load_ms": sending + uploading the scene, "startup_ms": spawn + context
-        + load}; empty before the scene is loaded."""
+        "startup_ms": spawn + context, "upload_ms": the last model's upload in the renderer,
+        "add_model_ms": the last add_model in all (sending included)}."""
         return dict(self._info)
 
     async def render(self, view: View) -> Frame:
@@ -194,20 +264,18 @@ class RendererProcess:
         check_view(view)
         async with self._lock:
             self._check_open()
-            if not self._loaded:
-                raise RendererError("The renderer has no scene yet.")
             self._sequence += 1
-            sequence, slot = self._sequence, (self._last_slot + 1) % SLOTS
+            self._frames += 1
+            sequence, slot, number = self._sequence, (self._last_slot + 1) % SLOTS, self._frames
             began = time.perf_counter()
-            await self._send(Render(sequence, slot, view), "rendering")
-            reply = await self._reply_to(sequence)
-            if isinstance(reply, Failed):
-                raise RendererError(reply.message)
+            await self._send(Render(sequence, slot, view, self._state_to_send()), "rendering")
+            deadline = time.monotonic() + self._render_timeout
+            reply = self._expect(await self._reply_to(sequence, deadline, "rendering"), Rendered)
             self._last_slot = slot
             size = view.width * view.height * 3
             pixels = self._slots[slot][:size].reshape(view.height, view.width, 3)
             round_trip = (time.perf_counter() - began) * 1000.0
-            return Frame(pixels, sequence, reply.render_ms, {"round_trip_ms": round_trip})
+            return Frame(pixels, number, reply.render_ms, {"round_trip_ms": round_trip})
 
     async def aclose(self) -> None:
         """Tell the renderer to exit, wait briefly, then terminate or kill it; release the
@@ -236,22 +304,61 @@ class RendererProcess:
     ) -> None:
         await self.aclose()
 
-    async def _send_scene(self, scene: SceneData, checkerboard: bool, deadline: float) -> None:
-        # A thread, so that a large scene does not hold up the loop while the pipe drains.
+    def _state_to_send(self) -> SceneState | None:
+        """The newest state when it is not the one sent last (by identity and version)."""
+        state = self._state
+        if state is None:
+            return None
+        if self._sent is not None and self._sent[0] is state and self._sent[1] == state.version:
+            return None
+        self._sent = (state, state.version)
+        return state
+
+    async def _upload(
+        self, model_id: int, first_slot: int, geometry: ModelGeometry, within: float
+    ) -> None:
+        try:
+            async with self._lock:
+                self._check_open()
+                await self._send_model(model_id, first_slot, geometry, within)
+        except BaseException:
+            self._models.discard(model_id)
+            raise
+
+    async def _send_model(
+        self, model_id: int, first_slot: int, geometry: ModelGeometry, within: float
+    ) -> None:
+        began = time.perf_counter()
+        deadline = time.monotonic() + within
+        self._sequence += 1
+        header = AddModel(
+            self._sequence,
+            model_id,
+            first_slot,
+            geometry.vertices,
+            len(geometry.indices),
+            geometry.part_count,
+            geometry.single_sided_indices,
+            tuple(geometry.part_triangles),
+        )
+        # A thread, so that a large model does not hold up the loop while the pipe drains.
         self._sending = asyncio.ensure_future(
-            in_daemon_thread(_send_scene, self._conn, scene, checkerboard)
+            in_daemon_thread(_send_model, self._conn, header, geometry)
         )
         try:
             await asyncio.wait_for(asyncio.shield(self._sending), deadline - time.monotonic())
         except TimeoutError:
             await self.aclose()
             raise RendererError(
-                "The renderer process did not take the scene in time; it was stopped."
+                "The renderer process did not take the model in time; it was stopped."
             ) from None
         except OSError as exc:  # the renderer went away while reading: its reason follows
-            log.debug("sending the scene failed: %s", exc)
-        ready = self._expect(await self._receive(deadline, "uploading the scene"), Ready)
-        self._info = {**self._info, **ready.info, "upload_ms": round(ready.upload_ms, 1)}
+            log.debug("sending a model failed: %s", exc)
+        done = self._expect(
+            await self._reply_to(header.sequence, deadline, "uploading a model"), Done
+        )
+        self._info["upload_ms"] = round(done.ms, 1)
+        self._info["add_model_ms"] = round((time.perf_counter() - began) * 1000.0, 1)
 
     def _expect(self, message: object, kind: type[Any]) -> Any:
         if isinstance(message, Failed):
@@ -260,15 +367,14 @@ class RendererProcess:
             raise RendererError(f"The renderer process sent {type(message).__name__} unasked.")
         return message
 
-    async def _reply_to(self, sequence: int) -> Rendered | Failed:
+    async def _reply_to(self, sequence: int, deadline: float, doing: str) -> object:
         """The answer to request `sequence`, skipping answers to requests whose caller was
         cancelled while it waited."""
-        deadline = time.monotonic() + self._render_timeout
         while True:
-            message = await self._receive(deadline, "rendering")
+            message = await self._receive(deadline, doing)
             if isinstance(message, Failed) and message.sequence is None:
                 raise RendererError(message.message)
-            if isinstance(message, Rendered | Failed) and message.sequence == sequence:
+            if isinstance(message, Rendered | Done | Failed) and message.sequence == sequence:
                 return message
 
     async def _receive(self, deadline: float, doing: str) -> object:
@@ -426,18 +532,64 @@ async def _exited(process: subprocess.Popen[bytes], within: float) -> bool:
     return process.returncode is not None
 
 
-def _send_scene(conn: Connection, scene: SceneData, checkerboard: bool) -> None:
-    """The scene, once: a small header, then each array's bytes without a pickled copy."""
-    bounds = None if scene.bounds is None else scene.bounds.tolist()
-    header = SceneHeader(
-        scene.vertices, len(scene.indices), bounds, checkerboard, scene.single_sided_indices
-    )
+def _send_model(conn: Connection, header: AddModel, geometry: ModelGeometry) -> None:
+    """A model: a small header, then each array's bytes without a pickled copy."""
     conn.send(header)
-    for array in (scene.positions, scene.normals, scene.colours, scene.indices):
-        conn.send_bytes(np.ascontiguousarray(array).data.cast("B"))
+    arrays = (
+        (geometry.positions, np.float32),
+        (geometry.normals, np.float32),
+        (geometry.colours, np.uint8),
+        (geometry.parts, np.uint16),
+        (geometry.indices, np.uint32),
+    )
+    for array, dtype in arrays:
+        conn.send_bytes(np.ascontiguousarray(array, dtype=dtype).data.cast("B"))
+
+
+def _check_geometry(geometry: ModelGeometry) -> None:
+    """ValueError naming what is wrong with `geometry` (the renderer would misread it)."""
+    if not isinstance(geometry, ModelGeometry):
+        raise ValueError(f"add_model takes a ModelGeometry, not {type(geometry).__name__}.")
+    vertices = geometry.vertices
+    shapes = {
+        "positions": (geometry.positions, (vertices, 3)),
+        "normals": (geometry.normals, (vertices, 3)),
+        "colours": (geometry.colours, (vertices, 4)),
+        "parts": (geometry.parts, (vertices,)),
+        "indices": (geometry.indices, (len(geometry.indices),)),
+    }
+    for name, (array, shape) in shapes.items():
+        if not isinstance(array, np.ndarray) or array.shape != shape:
+            raise ValueError(f"ModelGeometry.{name} must be an array of shape {shape}.")
+    if not 0 <= geometry.part_count <= 1 << 16:
+        raise ValueError(f"part_count {geometry.part_count} is not within 0..65536.")
+    if len(geometry.indices) and int(geometry.indices.max()) >= vertices:
+        raise ValueError(f"ModelGeometry.indices point beyond its {vertices} vertices.")
+    if vertices and int(geometry.parts.max()) >= geometry.part_count:
+        raise ValueError(f"ModelGeometry.parts name parts beyond its {geometry.part_count}.")
+
+
+def _single_part(scene: SceneData) -> ModelGeometry:
+    """A merged scene as one model of one part (see RendererProcess.load)."""
+    return ModelGeometry(
+        positions=scene.positions,
+        normals=scene.normals,
+        colours=scene.colours,
+        parts=np.zeros(scene.vertices, dtype=np.uint16),
+        indices=scene.indices,
+        part_count=1,
+        single_sided_indices=scene.single_sided_indices,
+        part_triangles=(scene.triangles,),
+    )
+
+
+def _retrieve(task: asyncio.Future[None]) -> None:
+    """Mark a background upload's outcome as seen: its caller may have been cancelled."""
+    if not task.cancelled():
+        task.exception()
 
 
 if TYPE_CHECKING:
 
-    def _is_a_frame_source(renderer: RendererProcess) -> FrameSource:
-        return renderer  # mypy checks RendererProcess against the FrameSource protocol
+    def _is_a_scene_renderer(renderer: RendererProcess) -> SceneRenderer:
+        return renderer  # mypy checks RendererProcess against the SceneRenderer protocol

@@ -1,12 +1,29 @@
-"""GLSL for the renderer: lit meshes and the checkerboard box.
+"""GLSL for the renderer: the scene's parts, the selection outline and the checkerboard box.
 
 Lighting is Blinn-Phong in camera space: a headlight along the line of sight, a weaker fill
 light from the upper left, and ambient. Normals are turned towards the viewer, so double-sided
 meshes (drawn without face culling), open ones and inconsistent winding light the same from
 both sides; single-sided meshes only show their front faces (the renderer culls the back ones).
+
+Every vertex names its part (`in_part`, within its model); `u_first_slot + in_part` is its
+slot, whose row of the state texture (see `state_texture.py`) holds the part's world matrix,
+normal matrix, tint and flags. A vertex whose part the current pass does not draw (hidden,
+see-through in the opaque pass, opaque in the see-through pass, unselected in the selection
+mask, or a slot the state has no row for) is moved outside the clip volume: its triangle is
+clipped whole and costs no fragments.
 """
 
 from __future__ import annotations
+
+from renderhub.host.render.geometry import HIDDEN, MAX_CUT_PLANES, SEE_THROUGH, SELECTED
+
+# Values of u_pass.
+OPAQUE_PASS = 0
+SEE_THROUGH_PASS = 1
+SELECTION_PASS = 2
+
+TEXELS_PER_SLOT = 8
+SLOTS_PER_ROW = 1024
 
 _LIGHTING = """
 const vec3 FILL_DIRECTION = vec3(-0.55, 0.75, 0.37);
@@ -27,40 +44,129 @@ vec3 shade(vec3 base, vec3 normal, vec3 view_position) {
 }
 """
 
-MESH_VERTEX = """
+MESH_VERTEX = f"""
 #version 330
+const int TEXELS_PER_SLOT = {TEXELS_PER_SLOT};
+const int SLOTS_PER_ROW = {SLOTS_PER_ROW};
+const uint HIDDEN = {HIDDEN}u;
+const uint SEE_THROUGH = {SEE_THROUGH}u;
+const uint SELECTED = {SELECTED}u;
+const vec4 OUTSIDE = vec4(2.0, 2.0, 2.0, 1.0);  // beyond every clip plane
 uniform mat4 u_view;
 uniform mat4 u_projection;
+uniform sampler2D u_state;
+uniform int u_slots;
+uniform int u_first_slot;
+uniform int u_pass;
 in vec3 in_position;
 in vec3 in_normal;
 in vec4 in_colour;
+in uint in_part;
 out vec3 v_normal;
 out vec3 v_position;
+out vec3 v_world;
 out vec3 v_colour;
-void main() {
-    vec4 position = u_view * vec4(in_position, 1.0);
+
+vec4 texel(int slot, int index) {{
+    ivec2 at = ivec2((slot % SLOTS_PER_ROW) * TEXELS_PER_SLOT + index, slot / SLOTS_PER_ROW);
+    return texelFetch(u_state, at, 0);
+}}
+
+bool drawn(uint flags) {{
+    if ((flags & HIDDEN) != 0u) return false;
+    bool see_through = (flags & SEE_THROUGH) != 0u;
+    if (u_pass == {OPAQUE_PASS}) return !see_through;
+    if (u_pass == {SEE_THROUGH_PASS}) return see_through;
+    return (flags & SELECTED) != 0u;
+}}
+
+void main() {{
+    int slot = u_first_slot + int(in_part);
+    vec4 normal_x = slot < u_slots ? texel(slot, 4) : vec4(0.0, 0.0, 0.0, {HIDDEN}.0);
+    if (!drawn(uint(normal_x.w + 0.5))) {{
+        gl_Position = OUTSIDE;
+        return;
+    }}
+    mat4 world = mat4(texel(slot, 0), texel(slot, 1), texel(slot, 2), texel(slot, 3));
+    mat3 normal_matrix = mat3(normal_x.xyz, texel(slot, 5).xyz, texel(slot, 6).xyz);
+    vec4 tint = texel(slot, 7);
+    vec4 world_position = world * vec4(in_position, 1.0);
+    vec4 position = u_view * world_position;
+    v_world = world_position.xyz;
     v_position = position.xyz;
-    v_normal = mat3(u_view) * in_normal;
-    v_colour = in_colour.rgb;
+    v_normal = mat3(u_view) * (normal_matrix * in_normal);
+    v_colour = mix(in_colour.rgb, tint.rgb, tint.a);
     gl_Position = u_projection * position;
-}
+}}
 """
 
 MESH_FRAGMENT = (
-    """
+    f"""
 #version 330
+const int MAX_CUT_PLANES = {MAX_CUT_PLANES};
+uniform int u_pass;
+uniform int u_cut_planes;
+uniform vec4 u_planes[MAX_CUT_PLANES];  // world-space normal, then -dot(normal, point)
+uniform vec4 u_fade_colours[MAX_CUT_PLANES];
+uniform float u_fade_lengths[MAX_CUT_PLANES];
+uniform float u_alpha;
 in vec3 v_normal;
 in vec3 v_position;
+in vec3 v_world;
 in vec3 v_colour;
 out vec4 f_colour;
 """
     + _LIGHTING
-    + """
-void main() {
-    f_colour = vec4(shade(v_colour, v_normal, v_position), 1.0);
-}
+    + f"""
+void main() {{
+    vec3 colour = shade(v_colour, v_normal, v_position);
+    for (int i = 0; i < u_cut_planes; ++i) {{
+        float distance = dot(u_planes[i].xyz, v_world) + u_planes[i].w;
+        if (distance < 0.0) discard;
+        float fade = u_fade_lengths[i];
+        if (distance < fade) {{
+            float weight = (1.0 - distance / fade) * u_fade_colours[i].a;
+            colour = mix(colour, u_fade_colours[i].rgb, weight);
+        }}
+    }}
+    f_colour = u_pass == {SELECTION_PASS} ? vec4(1.0) : vec4(colour, u_alpha);
+}}
 """
 )
+
+FULL_SCREEN_VERTEX = """
+#version 330
+void main() {
+    // One triangle that covers the screen: (-1,-1), (3,-1), (-1,3).
+    vec2 corner = vec2(float((gl_VertexID & 1) << 2) - 1.0, float((gl_VertexID & 2) << 1) - 1.0);
+    gl_Position = vec4(corner, 0.0, 1.0);
+}
+"""
+
+# A pixel outside the selection mask within about 2 pixels of it is painted the outline
+# colour; all others are discarded. 12 taps: the ring of radius 1 and the one of radius 2.
+OUTLINE_FRAGMENT = """
+#version 330
+uniform sampler2D u_mask;
+uniform vec3 u_outline;
+out vec4 f_colour;
+const ivec2 TAPS[12] = ivec2[12](
+    ivec2(1, 0), ivec2(-1, 0), ivec2(0, 1), ivec2(0, -1),
+    ivec2(1, 1), ivec2(-1, 1), ivec2(1, -1), ivec2(-1, -1),
+    ivec2(2, 0), ivec2(-2, 0), ivec2(0, 2), ivec2(0, -2)
+);
+void main() {
+    ivec2 at = ivec2(gl_FragCoord.xy);
+    ivec2 last = textureSize(u_mask, 0) - 1;
+    if (texelFetch(u_mask, at, 0).r > 0.5) discard;
+    float near = 0.0;
+    for (int i = 0; i < 12; ++i) {
+        near = max(near, texelFetch(u_mask, clamp(at + TAPS[i], ivec2(0), last), 0).r);
+    }
+    if (near < 0.5) discard;
+    f_colour = vec4(u_outline, 1.0);
+}
+"""
 
 CHECKER_VERTEX = """
 #version 330
