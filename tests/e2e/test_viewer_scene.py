@@ -5,6 +5,7 @@ click hits (its outline appears in the video) and hides it (it leaves the video)
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -215,3 +216,61 @@ def test_the_viewer_panel_loads_selects_and_hides(session) -> None:
         page.mouse.click(100, 100)  # empty space: nothing is selected
         wait_for(page, "window.renderhubViewer.selected === null")
         assert page.query_selector("#tree .selected") is None
+
+
+def _until(page: Page, function: str, seconds: float = 15) -> None:
+    """Wait until the page's async `function` resolves true (wait_for_function would take
+    its Promise for true at once)."""
+    give_up = time.monotonic() + seconds
+    while not page.evaluate(function):
+        assert time.monotonic() < give_up, f"still false after {seconds} s: {function}"
+        time.sleep(0.05)
+
+
+def test_the_viewer_panel_cuts_selects_by_name_and_shows_errors(session) -> None:
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(f"{session.host}/viewer#token={session.token}&measure=1")
+        wait_for(page, "window.renderhubViewer.session !== null")
+        page.fill("#model-url", "samples/no-such-model.glb")
+        page.press("#model-url", "Enter")
+        wait_for(page, "document.querySelector('#scene-status.error') !== null")
+        assert "no-such-model.glb" in page.inner_text("#scene-status")
+        assert page.evaluate("() => window.renderhubViewer.entities.length") == 0
+
+        page.fill("#model-url", "samples/cube.glb")
+        page.click("#load")
+        wait_for(page, "window.renderhubViewer.entities.length === 2", seconds=30)
+        page.evaluate(
+            "() => window.renderhubViewer.session.setCamera("
+            "{position: [0, 0, 3], target: [0, 0, 0]})"
+        )
+        whole = _frame_after_change(page)
+
+        page.click("#cut")  # along X, at the slider's middle: the cube's left half is cut away
+        wait_for(page, "window.renderhubViewer.panel.cutPlane !== null")
+        cut = _frame_after_change(page)
+        left, right = (slice(40, 50), slice(62, 72)), (slice(40, 50), slice(88, 98))
+        assert np.abs(cut - whole).max(axis=2)[left].min() > 20, "the left half is still there"
+        assert np.abs(cut - whole).max(axis=2)[right].max() < 20, "the right half was cut too"
+
+        slider = page.locator("#cut-position").bounding_box()
+        assert slider is not None
+        y = slider["y"] + slider["height"] / 2
+        page.mouse.move(slider["x"] + slider["width"] / 2, y)
+        page.mouse.down()
+        page.mouse.move(slider["x"] - 10, y, steps=15)  # dragged to its low end: x = -0.5
+        page.mouse.up()
+        planes = "window.renderhubViewer.session.cutPlanes()"
+        _until(page, f"async () => (await {planes})[0].point[0] === -0.5")
+        uncut = _frame_after_change(page)
+        assert np.abs(uncut - whole).max(axis=2)[left].max() < 20, "the plane did not move"
+
+        page.click("#cut")
+        wait_for(page, "window.renderhubViewer.panel.cutPlane === null")
+        assert page.evaluate(f"async () => (await {planes}).length") == 0
+
+        page.click("#tree .row:nth-child(1) .name")  # the model's root, by its name
+        root = page.evaluate("() => window.renderhubViewer.entities[0].id")
+        wait_for(page, f"window.renderhubViewer.selected === {root}")
+        assert page.inner_text("#tree .selected") == "cube.glb"
