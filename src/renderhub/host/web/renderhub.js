@@ -174,7 +174,9 @@ export class Session {
         code: "Timeout", message: `The host did not answer ${type} within ${timeoutMs / 1000} s.`, seq,
       })), timeoutMs);
       this._pending.set(seq, { resolve, reject, timer, onProgress });
-      this.send({ ...fields, type, seq });
+      if (!this.send({ ...fields, type, seq })) {
+        this._settle(seq, null, new RenderHubError({ code: "Closed", message: "The data channel is not open.", seq }));
+      }
     });
   }
 
@@ -248,7 +250,13 @@ export class Session {
       case "progress": {
         const pending = this._pending.get(message.seq);
         const progress = { seq: message.seq, stage: message.stage, fraction: message.fraction };
-        if (pending && pending.onProgress) pending.onProgress(progress);
+        if (pending && pending.onProgress) {
+          try {
+            pending.onProgress(progress);
+          } catch (problem) {
+            console.error("renderhub: an onProgress function failed", problem);
+          }
+        }
         this._emit("progress", progress);
         break;
       }
