@@ -205,7 +205,8 @@ class SessionLoad:
 
     async def _load_and_start(self) -> None:
         config = self._config
-        runtime = SceneRuntime(SceneModel(config.polygon_limit), ModelSources.of(config))
+        scene = SceneModel.for_budget(self._state.budget)  # the limit of the session's size
+        runtime = SceneRuntime(scene, ModelSources.of(config))
         await load_models(config, self._state, runtime)
         if self._state.phase is not Phase.READY:
             if self._warm is not None:

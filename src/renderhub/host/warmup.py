@@ -17,7 +17,6 @@ from pathlib import Path
 
 from renderhub.host.frames import SceneRenderer
 from renderhub.host.render.process import RendererProcess
-from renderhub.host.render.scene_data import scene_data
 from renderhub.host.state import HostState
 
 log = logging.getLogger(__name__)

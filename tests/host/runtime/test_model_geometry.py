@@ -190,7 +190,7 @@ def test_a_million_triangles_take_well_under_a_second() -> None:
     seconds = time.perf_counter() - started
 
     assert data.triangles == 1_000_000
-    assert seconds < 1.5, f"{seconds:.2f} s (about 0.3 s here; pure Python would take minutes)"
+    assert seconds < 3.0, f"{seconds:.2f} s (about 0.3 s here; pure Python would take minutes)"
 
 
 def test_single_sided_parts_go_last_and_keep_their_order_and_numbers() -> None:

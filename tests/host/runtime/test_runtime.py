@@ -11,9 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from renderhub.host.config import FetchLimits
 from renderhub.host.render.geometry import HIDDEN
-from renderhub.host.runtime.loads import PROGRESS_INTERVAL_SECONDS
+from renderhub.host.runtime.loads import PROGRESS_INTERVAL_SECONDS, ModelSources, fetch_and_prepare
+from renderhub.host.runtime.model import SceneModel
 from renderhub.host.runtime.runtime import MAX_LOADS, SceneRuntime
+from renderhub.model_sources import ModelPolicy
+from tests.host.host_testing import ModelServer
 from tests.host.runtime.runtime_testing import (
     Client,
     FailingRenderer,
@@ -382,3 +386,37 @@ async def test_a_burst_of_bad_messages_gets_one_error_each(
     assert client.answers(2000)[0]["target"] == "point"
     assert scene_now(runtime) == before
     assert np.isfinite(runtime.model.state().matrices).all()
+
+
+async def test_a_download_reports_its_bytes_then_the_parse(
+    models_dir: Path, model_server: ModelServer
+) -> None:
+    policy = ModelPolicy(models_dir, (f"{model_server.url}/",))
+    sources = ModelSources(policy, FetchLimits())
+    scene = SceneModel()
+    told: list[tuple[str, float]] = []
+
+    prepared = await fetch_and_prepare(
+        f"{model_server.url}/{KNOT}", sources, scene, lambda stage, f: told.append((stage, f))
+    )
+
+    assert prepared.loaded.polygons == 18_432
+    fetching = [fraction for stage, fraction in told if stage == "fetching"]
+    assert len(fetching) > 2, "one report per chunk"
+    assert fetching == sorted(fetching) and fetching[-1] == 1.0
+    assert told[-1] == ("parsing", 0.0)
+
+
+async def test_a_download_too_slow_fails_the_load(
+    models_dir: Path, model_server: ModelServer
+) -> None:
+    policy = ModelPolicy(models_dir, (f"{model_server.url}/",))
+    runtime = SceneRuntime(SceneModel(), ModelSources(policy, FetchLimits(timeout_seconds=0.5)))
+    await runtime.attach(PictureSource())
+    client = client_of(runtime)
+
+    error = await client.request("load_model", url=f"{model_server.url}/stall.glb")
+
+    assert (error["code"], error["target"]) == ("ModelLoadFailed", "url")
+    assert "longer than the limit of 0.5 seconds" in error["message"]
+    assert runtime.model.model_roots() == []

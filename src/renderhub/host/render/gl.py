@@ -10,6 +10,7 @@ selection mask and its outline when a part is selected; the marker.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import moderngl
@@ -164,7 +165,7 @@ class GlRenderer:
             if checkerboard is not None:
                 self._draw_checkerboard(view, checkerboard)
             elif state is not None and self._models:
-                self._draw_models(view, targets)
+                self._draw_models(view, targets, state)
             if targets.resolve is not targets.draw:
                 self._ctx.copy_framebuffer(targets.resolve, targets.draw)
             if checkerboard is None and state is not None and self._selected:
@@ -200,39 +201,41 @@ class GlRenderer:
                 self._checker.release()
         self._ctx.release()
 
-    def _draw_models(self, view: View, targets: _Targets) -> None:
+    def _draw_models(self, view: View, targets: _Targets, state: SceneState) -> None:
         program = self._program
         _set_camera(program, view)
         program["u_slots"] = self._state_texture.slots
         self._state_texture.use(STATE_UNIT)
-        self._draw_pass(shaders.OPAQUE_PASS, 1.0)
-        if self._see_through:
+        self._draw_pass(shaders.OPAQUE_PASS, 1.0, self._models.values())
+        see_through = _models_with(self._models.values(), state, SEE_THROUGH)
+        if self._see_through and see_through:
             self._ctx.enable(moderngl.BLEND)
             self._ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
             targets.draw.depth_mask = False
             try:
-                self._draw_pass(shaders.SEE_THROUGH_PASS, SEE_THROUGH_ALPHA)
+                self._draw_pass(shaders.SEE_THROUGH_PASS, SEE_THROUGH_ALPHA, see_through)
             finally:
                 targets.draw.depth_mask = True
                 self._ctx.disable(moderngl.BLEND)
 
     def _draw_outline(self, view: View, targets: _Targets, state: SceneState) -> None:
-        rect = selection_rect(self._models.values(), state, view)
+        selected = _models_with(self._models.values(), state, SELECTED)
+        rect = selection_rect(selected, state, view)
         if rect is None:
             return
         self._outline.begin_mask(targets.size, rect)
         self._ctx.disable(moderngl.DEPTH_TEST)
         try:
-            self._draw_pass(shaders.SELECTION_PASS, 1.0)
+            self._draw_pass(shaders.SELECTION_PASS, 1.0, selected)
             self._ctx.disable(moderngl.CULL_FACE)
             self._outline.paint(targets.resolve, rect)
         finally:
             self._ctx.enable(moderngl.DEPTH_TEST)
 
-    def _draw_pass(self, kind: int, alpha: float) -> None:
+    def _draw_pass(self, kind: int, alpha: float, models: Iterable[GpuModel]) -> None:
         self._program["u_pass"] = kind
         self._program["u_alpha"] = alpha
-        for model in self._models.values():
+        for model in models:
             model.render(self._ctx, self._program)
 
     def _draw_checkerboard(self, view: View, bounds: Bounds) -> None:
@@ -282,6 +285,16 @@ def _context_info(ctx: moderngl.Context) -> dict[str, Any]:
         "version": str(ctx.info["GL_VERSION"]),
         "gpu": is_gpu(renderer),
     }
+
+
+def _models_with(models: Iterable[GpuModel], state: SceneState, flag: int) -> list[GpuModel]:
+    """The models with a visible part whose flags have `flag` (only they need its pass)."""
+    chosen = []
+    for model in models:
+        flags = state.flags[model.first_slot : model.first_slot + model.part_count]
+        if ((flags & flag != 0) & (flags & HIDDEN == 0)).any():
+            chosen.append(model)
+    return chosen
 
 
 def _set_camera(program: moderngl.Program, view: View) -> None:

@@ -212,6 +212,11 @@ class RendererProcess:
         if model_id in self._models:
             raise ValueError(f"The renderer has a model {model_id} already.")
         self._models.add(model_id)  # taken at once: a second call with this id is refused
+        try:
+            await self._lock.acquire()  # in the order called; _upload releases it
+        except BaseException:
+            self._models.discard(model_id)
+            raise
         upload = asyncio.ensure_future(self._upload(model_id, first_slot, geometry, within))
         upload.add_done_callback(_retrieve)
         await asyncio.shield(upload)
@@ -317,13 +322,16 @@ class RendererProcess:
     async def _upload(
         self, model_id: int, first_slot: int, geometry: ModelGeometry, within: float
     ) -> None:
+        """Send the model and wait for the renderer to take it, holding the lock that
+        add_model acquired."""
         try:
-            async with self._lock:
-                self._check_open()
-                await self._send_model(model_id, first_slot, geometry, within)
+            self._check_open()
+            await self._send_model(model_id, first_slot, geometry, within)
         except BaseException:
             self._models.discard(model_id)
             raise
+        finally:
+            self._lock.release()
 
     async def _send_model(
         self, model_id: int, first_slot: int, geometry: ModelGeometry, within: float

@@ -118,18 +118,28 @@ out vec4 f_colour;
 """
     + _LIGHTING
     + f"""
+float plane_distance(int i) {{
+    return dot(u_planes[i].xyz, v_world) + u_planes[i].w;
+}}
+
 void main() {{
+    for (int i = 0; i < u_cut_planes; ++i) {{
+        if (plane_distance(i) < 0.0) discard;
+    }}
+    if (u_pass == {SELECTION_PASS}) {{
+        f_colour = vec4(1.0);  // the mask: no shading
+        return;
+    }}
     vec3 colour = shade(v_colour, v_normal, v_position);
     for (int i = 0; i < u_cut_planes; ++i) {{
-        float distance = dot(u_planes[i].xyz, v_world) + u_planes[i].w;
-        if (distance < 0.0) discard;
+        float distance = plane_distance(i);
         float fade = u_fade_lengths[i];
         if (distance < fade) {{
             float weight = (1.0 - distance / fade) * u_fade_colours[i].a;
             colour = mix(colour, u_fade_colours[i].rgb, weight);
         }}
     }}
-    f_colour = u_pass == {SELECTION_PASS} ? vec4(1.0) : vec4(colour, u_alpha);
+    f_colour = vec4(colour, u_alpha);
 }}
 """
 )
