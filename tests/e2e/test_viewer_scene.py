@@ -191,6 +191,7 @@ def test_the_viewer_panel_loads_selects_and_hides(session) -> None:
         page.click("#load")
         wait_for(page, "window.renderhubViewer.entities.length === 2", seconds=30)
         assert page.inner_text("#tree").split() == ["cube.glb", "geometry_0"]
+        wait_for(page, "document.getElementById('info').textContent.includes(' 12 polygons')")
         # Frame the cube (1 m, at the origin) from the front.
         page.evaluate(
             "() => window.renderhubViewer.session.setCamera("

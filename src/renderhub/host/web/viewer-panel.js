@@ -8,13 +8,15 @@ const AXES = { X: [1, 0, 0], Y: [0, 1, 0], Z: [0, 0, 1] };
 const SLIDER_STEPS = 1000;
 
 export class ScenePanel {
-  constructor(element, onProblem = () => {}) {
+  // `onProblem(text)` hears every refusal shown; `onModels()` runs after a model was loaded.
+  constructor(element, onProblem = () => {}, onModels = () => {}) {
     this.element = element;
     this.entities = new Map(); // id -> Entity, as the host last described it
     this.selected = null;
     this.cutPlane = null; // the panel's cut plane id
     this.session = null;
     this._onProblem = onProblem;
+    this._onModels = onModels;
     this._find = (selector) => element.querySelector(selector);
     this._cut = { wanted: null, inFlight: false };
   }
@@ -65,6 +67,7 @@ export class ScenePanel {
       for (const entity of result.entities) this.entities.set(entity.id, entity);
       this._render();
       this.status(result.warning || `Loaded ${result.root.name}.`, Boolean(result.warning));
+      this._onModels();
     } catch (error) {
       this.problem(error);
     } finally {

@@ -29,7 +29,7 @@ const started = performance.now();
 const measuring = params.get("measure") === "1";
 const pendingInputs = new Map(); // seq (mod 65536, as the marker shows it) -> time sent
 let session = null;
-const panel = new ScenePanel(document.getElementById("panel"), (text) => stats.errors.push(text));
+const panel = new ScenePanel(document.getElementById("panel"), (text) => stats.errors.push(text), showPolygons);
 
 function setState(state) {
   stats.state = state;
@@ -92,8 +92,21 @@ async function start() {
 
 function onHello(hello) {
   stats.hello = hello;
-  show("info", `\n${hello.renderer || ""} · ${Number(hello.polygons || 0).toLocaleString()} polygons` +
-       (hello.message ? `\n${hello.message}` : ""));
+  showInfo(hello.polygons, hello.message);
+}
+
+function showInfo(polygons, message) {
+  show("info", `\n${stats.hello.renderer || ""} · ${Number(polygons || 0).toLocaleString()} polygons` +
+       (message ? `\n${message}` : ""));
+}
+
+// After a load the scene's polygons (and the warning over the limit) come from the host.
+async function showPolygons() {
+  try {
+    showInfo((await session.stats()).polygons_loaded, stats.hello.message);
+  } catch (error) {
+    panel.problem(error);
+  }
 }
 
 function onBye(reason) {
