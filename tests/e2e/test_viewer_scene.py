@@ -218,6 +218,12 @@ def test_the_viewer_panel_loads_selects_and_hides(session) -> None:
         wait_for(page, "window.renderhubViewer.selected === null")
         assert page.query_selector("#tree .selected") is None
 
+        page.reload()  # a new connection finds the scene as it was left
+        wait_for(page, "window.renderhubViewer.entities.length === 2", seconds=30)
+        models = page.evaluate("() => window.renderhubViewer.session.scene.models")
+        assert [model["name"] for model in models] == ["cube.glb"]
+        assert not page.is_checked(f"#tree .row[data-id='{part}'] input")
+
 
 def _until(page: Page, function: str, seconds: float = 15) -> None:
     """Wait until the page's async `function` resolves true (wait_for_function would take
