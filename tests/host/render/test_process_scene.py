@@ -110,6 +110,7 @@ async def test_bad_calls_raise_value_error_and_the_renderer_carries_on(
     before = (await renderer.render(front_view())).pixels.copy()
     broken = replace(two_parts(), indices=np.array([0, 1, 10_000], dtype=np.uint32))
     wrong_part = replace(two_parts(), part_count=1)
+    float_colours = replace(two_parts(), colours=two_parts().colours / 255.0)
 
     with pytest.raises(ValueError, match="has no model 5"):
         await renderer.remove_model(5)
@@ -121,6 +122,8 @@ async def test_bad_calls_raise_value_error_and_the_renderer_carries_on(
         await renderer.add_model(2, 0, broken)
     with pytest.raises(ValueError, match="parts beyond"):
         await renderer.add_model(2, 0, wrong_part)
+    with pytest.raises(ValueError, match="colours must be a uint8 array"):
+        await renderer.add_model(2, 0, float_colours)
     with pytest.raises(ValueError, match="SceneState"):
         renderer.set_state("hidden")  # type: ignore[arg-type]
 

@@ -300,6 +300,25 @@ def test_single_sided_parts_stay_culled_when_placed(renderer: GlRenderer) -> Non
     assert behind[:, :160].sum() > 2_000 and behind[:, 160:].sum() == 0
 
 
+def test_a_mirroring_matrix_keeps_a_single_sided_part_facing_the_same_way(
+    renderer: GlRenderer,
+) -> None:
+    """glTF: a mirroring transform turns the front to the clockwise side; the renderer culls
+    such parts' other faces, so a quad facing +z still faces +z when mirrored in x."""
+    quad = trimesh.Trimesh(
+        [[0.1, -0.5, 0], [0.9, -0.5, 0], [0.9, 0.5, 0], [0.1, 0.5, 0]], [[0, 1, 2], [0, 2, 3]]
+    )
+    renderer.add_model(1, 0, geometry_of(quad, quad, single_sided=True))
+    mirror = np.diag([-1.0, 1.0, 1.0, 1.0]).astype(np.float32)
+    state = state_with(2, matrices=np.stack([np.eye(4, dtype=np.float32), mirror]))
+
+    front = object_mask(shown(renderer, state, front_view()))
+    behind = object_mask(renderer.render(front_view(eye=(0.0, 0.0, -3.0))))
+
+    assert front[:, :160].sum() > 2_000 and front[:, 160:].sum() > 2_000  # both, from +z
+    assert behind.sum() == 0
+
+
 def test_the_checkerboard_replaces_the_models(two_boxes: GlRenderer) -> None:
     bounds = ((-1.0, -0.5, -0.5), (1.0, 0.5, 0.5))
     pixels = shown(two_boxes, state_with(2, checkerboard=bounds), front_view())

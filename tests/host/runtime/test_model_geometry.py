@@ -185,12 +185,12 @@ def test_the_geometry_pickles() -> None:
 def test_a_million_triangles_take_well_under_a_second() -> None:
     mesh = make_triangle_mesh(1_000_000)
 
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the other processes on this machine vary
     data = geometry_of(mesh)
-    seconds = time.perf_counter() - started
+    seconds = time.process_time() - started
 
     assert data.triangles == 1_000_000
-    assert seconds < 3.0, f"{seconds:.2f} s (about 0.3 s here; pure Python would take minutes)"
+    assert seconds < 2.0, f"{seconds:.2f} s of CPU (about 0.3 s; pure Python would take minutes)"
 
 
 def test_single_sided_parts_go_last_and_keep_their_order_and_numbers() -> None:

@@ -44,7 +44,7 @@ def client(runtime: SceneRuntime) -> Client:
 
 
 def renderer_of(runtime: SceneRuntime) -> PictureSource:
-    renderer = runtime._renderer
+    renderer = runtime.renderer
     assert isinstance(renderer, PictureSource)
     return renderer
 
@@ -420,3 +420,19 @@ async def test_a_download_too_slow_fails_the_load(
     assert (error["code"], error["target"]) == ("ModelLoadFailed", "url")
     assert "longer than the limit of 0.5 seconds" in error["message"]
     assert runtime.model.model_roots() == []
+
+
+async def test_requests_after_a_load_are_answered_while_it_runs(client: Client) -> None:
+    running = asyncio.create_task(client.channel.run())
+    try:
+        client.channel.receive('{"type": "load_model", "seq": 1, "url": "samples/torus-knot.glb"}')
+        client.channel.receive(
+            '{"type": "add_cut_plane", "seq": 2, "point": [0, 0, 0], "normal": [0, 1, 0]}'
+        )
+        client.channel.receive('{"type": "entities", "seq": 3}')
+        await client.answer_to(1)
+    finally:
+        running.cancel()
+    order = [m["seq"] for m in client.received if m["type"] == "reply"]
+    assert order == [2, 3, 1]
+    assert client.answers(3)[0]["result"] == {"entities": []}, "the model was not in yet"

@@ -5,6 +5,7 @@ video to see each change (the frame marker says which request a frame already sh
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
 import socket
@@ -163,7 +164,7 @@ def differs(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.mark.e2e
 async def test_a_client_builds_a_scene_and_sees_every_change(
-    open_client: Callable[[], Any],
+    open_client: Callable[[], Any], scene_host: HostProcess
 ) -> None:
     client, hello = await open_client()
     assert hello["models"] == []
@@ -176,6 +177,8 @@ async def test_a_client_builds_a_scene_and_sees_every_change(
     tree = (await client.result("entities"))["entities"]
     assert tree == cube["entities"] + knot["entities"]
     assert [e["id"] for e in tree if "parent" not in e] == [cube_root, knot_root]
+    health = scene_host.health().json()
+    assert (health["status"], health["polygons"]) == ("ready", 12 + 18_432)
 
     moved = await client.request(
         "set_transforms",
@@ -301,6 +304,18 @@ async def test_bad_messages_each_get_their_error_and_change_nothing(
         f'{{"type": "set_transforms", "seq": {client.seq + 1}, "transforms": [{entry}]}}'
     )
     assert (await client.answer(nan))["target"] == "transforms[0].position"
+
+    # Up to 65,536 bytes a message: a batch of 1,700 entries is fine (it puts the root where
+    # it is already), one byte more is not.
+    entries = [{"id": root, "position": [0, 0, 0]}] * 1700
+    large = json.dumps({"type": "set_transforms", "seq": client.seq + 1, "transforms": entries})
+    assert 50_000 < len(large) <= 65_536
+    assert (await client.answer(client.send(large)))["result"] == {"count": 1700}
+    too_large = large[:-1] + " " * (65_537 - len(large)) + "}"
+    client.send(too_large)
+    error = await client.collect(lambda m: m["type"] == "error" and "seq" not in m)
+    assert error["code"] == "InvalidMessage"
+    assert error["message"] == "Messages may be at most 65,536 bytes long."
 
     burst = []
     for n in range(100):

@@ -1,8 +1,10 @@
 """Rendering a session's scene headless, in a process of its own, into shared memory.
 
-The host extracts `scene_data(scene)` once and starts a `RendererProcess` (a FrameSource, see
-renderhub.host.frames). `gl.GlRenderer` draws inside that process; import it from
-`renderhub.host.render.gl` (it loads moderngl, which the host process does not need).
+The host launches a `RendererProcess` (a frames.SceneRenderer), adds each model's geometry
+to it once (`geometry.ModelGeometry`) and sets the scene's state (`geometry.SceneState`:
+every part's matrix, tint and flags, the cut planes) whenever it changes. `gl.GlRenderer`
+draws inside that process; import it from `renderhub.host.render.gl` (it loads moderngl,
+which the host process does not need).
 
 `RendererProcess` is imported on first use: the renderer process runs `child` from this
 package and must not pay for the host side's imports (asyncio, subprocess) at its start.

@@ -119,3 +119,29 @@ class SceneState:
             tints=np.zeros((slots, 4), dtype=np.float32),
             flags=np.zeros(slots, dtype=np.uint8),
         )
+
+
+def check_geometry(geometry: ModelGeometry) -> None:
+    """ValueError naming what is wrong with `geometry` that the renderer would misread:
+    arrays of the wrong shape or dtype, indices beyond the vertices, parts beyond part_count. Checks
+    every index once (a few milliseconds for a million triangles)."""
+    if not isinstance(geometry, ModelGeometry):
+        raise ValueError(f"add_model takes a ModelGeometry, not {type(geometry).__name__}.")
+    vertices = geometry.vertices
+    shapes = {
+        "positions": (geometry.positions, (vertices, 3), np.float32),
+        "normals": (geometry.normals, (vertices, 3), np.float32),
+        "colours": (geometry.colours, (vertices, 4), np.uint8),
+        "parts": (geometry.parts, (vertices,), np.uint16),
+        "indices": (geometry.indices, (len(geometry.indices),), np.uint32),
+    }
+    for name, (array, shape, dtype) in shapes.items():
+        if not isinstance(array, np.ndarray) or array.shape != shape or array.dtype != dtype:
+            kind = np.dtype(dtype).name
+            raise ValueError(f"ModelGeometry.{name} must be a {kind} array of shape {shape}.")
+    if not 0 <= geometry.part_count <= 1 << 16:
+        raise ValueError(f"part_count {geometry.part_count} is not within 0..65536.")
+    if len(geometry.indices) and int(geometry.indices.max()) >= vertices:
+        raise ValueError(f"ModelGeometry.indices point beyond its {vertices} vertices.")
+    if vertices and int(geometry.parts.max()) >= geometry.part_count:
+        raise ValueError(f"ModelGeometry.parts name parts beyond its {geometry.part_count}.")

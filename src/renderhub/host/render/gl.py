@@ -29,11 +29,12 @@ from renderhub.host.render.geometry import (
     CutPlaneData,
     ModelGeometry,
     SceneState,
+    check_geometry,
 )
 from renderhub.host.render.gl_models import GpuModel
 from renderhub.host.render.gl_outline import Outline, selection_rect
 from renderhub.host.render.marker import BLOCK, marker_bits
-from renderhub.host.render.state_texture import StateTexture
+from renderhub.host.render.state_texture import StateTexture, mirrored
 
 GL_VERSION = 330
 GPU_SAMPLES = 4
@@ -86,7 +87,8 @@ class GlRenderer:
         self._targets: _Targets | None = None
         self._models: dict[int, GpuModel] = {}
         self._state: SceneState | None = None
-        self._see_through = self._selected = False  # any visible part is, in the state
+        # Whether any visible part is see-through, selected, placed by a mirroring matrix.
+        self._see_through = self._selected = self._mirrored = False
         self._checker: _CheckerBox | None = None
         with self._ctx:  # current on this thread (another renderer's may have been)
             self._ctx.enable(moderngl.DEPTH_TEST)
@@ -114,6 +116,7 @@ class GlRenderer:
 
     def add_model(self, model_id: int, first_slot: int, geometry: ModelGeometry) -> None:
         """Upload `geometry`; its parts take slots first_slot .. first_slot + part_count."""
+        check_geometry(geometry)
         if model_id in self._models:
             raise ValueError(f"The renderer has a model {model_id} already.")
         if first_slot < 0:
@@ -137,6 +140,7 @@ class GlRenderer:
         visible = state.flags[(state.flags & HIDDEN) == 0]
         self._see_through = bool((visible & SEE_THROUGH).any())
         self._selected = bool((visible & SELECTED).any())
+        self._mirrored = bool(mirrored(state.matrices[(state.flags & HIDDEN) == 0]).any())
         self._state = state
 
     def render(self, view: View) -> np.ndarray:
@@ -236,7 +240,7 @@ class GlRenderer:
         self._program["u_pass"] = kind
         self._program["u_alpha"] = alpha
         for model in models:
-            model.render(self._ctx, self._program)
+            model.render(self._ctx, self._program, self._mirrored)
 
     def _draw_checkerboard(self, view: View, bounds: Bounds) -> None:
         if self._checker is None or self._checker.bounds != bounds:

@@ -15,6 +15,9 @@ import numpy as np
 
 from renderhub.host.render.geometry import ModelGeometry
 
+# Values of the shader's u_side.
+ANY_SIDE, NOT_MIRRORED, MIRRORED = -1, 0, 1
+
 
 @dataclass(frozen=True, slots=True)
 class Draw:
@@ -59,17 +62,33 @@ class GpuModel:
         self._buffers.append(indices)
         self._vao = ctx.vertex_array(program, content, index_buffer=indices, index_element_size=4)
 
-    def render(self, ctx: moderngl.Context, program: moderngl.Program) -> None:
-        """Draw the model's triangles with `program` (its other uniforms already set)."""
+    def render(self, ctx: moderngl.Context, program: moderngl.Program, mirrored: bool) -> None:
+        """Draw the model's triangles with `program` (its other uniforms already set).
+        `mirrored`: some part's matrix mirrors, so the culled range takes two draws, one per
+        winding (see shaders.py)."""
         if self._vao is None:
             return
         program["u_first_slot"] = self.first_slot
         for draw in self.draws:
-            if draw.culled:
-                ctx.enable(moderngl.CULL_FACE)
-            else:
+            if not draw.culled:
                 ctx.disable(moderngl.CULL_FACE)
-            self._vao.render(moderngl.TRIANGLES, vertices=draw.count, first=draw.first)
+                self._draw(program, draw, ANY_SIDE)
+                continue
+            ctx.enable(moderngl.CULL_FACE)
+            if not mirrored:
+                self._draw(program, draw, ANY_SIDE)
+                continue
+            self._draw(program, draw, NOT_MIRRORED)
+            ctx.cull_face = "front"
+            try:
+                self._draw(program, draw, MIRRORED)
+            finally:
+                ctx.cull_face = "back"
+
+    def _draw(self, program: moderngl.Program, draw: Draw, side: int) -> None:
+        assert self._vao is not None
+        program["u_side"] = side
+        self._vao.render(moderngl.TRIANGLES, vertices=draw.count, first=draw.first)
 
     def release(self) -> None:
         if self._vao is not None:

@@ -38,7 +38,7 @@ import numpy as np
 from renderhub.host.frames import Frame, SceneRenderer, View
 from renderhub.host.render.camera import check_view
 from renderhub.host.render.errors import RendererError
-from renderhub.host.render.geometry import ModelGeometry, SceneState
+from renderhub.host.render.geometry import ModelGeometry, SceneState, check_geometry
 from renderhub.host.render.protocol import (
     SEGMENT_BYTES,
     SLOT_BYTES,
@@ -205,7 +205,7 @@ class RendererProcess:
         wait. A caller cancelled meanwhile leaves the upload to finish (the pipe must not be
         left half-written): the model is then in `model_ids`. ValueError for a bad call;
         RendererError when the renderer fails or does not take it within `within` s."""
-        _check_geometry(geometry)
+        check_geometry(geometry)
         if first_slot < 0:
             raise ValueError(f"first_slot {first_slot} is negative.")
         self._check_open()
@@ -552,29 +552,6 @@ def _send_model(conn: Connection, header: AddModel, geometry: ModelGeometry) -> 
     )
     for array, dtype in arrays:
         conn.send_bytes(np.ascontiguousarray(array, dtype=dtype).data.cast("B"))
-
-
-def _check_geometry(geometry: ModelGeometry) -> None:
-    """ValueError naming what is wrong with `geometry` (the renderer would misread it)."""
-    if not isinstance(geometry, ModelGeometry):
-        raise ValueError(f"add_model takes a ModelGeometry, not {type(geometry).__name__}.")
-    vertices = geometry.vertices
-    shapes = {
-        "positions": (geometry.positions, (vertices, 3)),
-        "normals": (geometry.normals, (vertices, 3)),
-        "colours": (geometry.colours, (vertices, 4)),
-        "parts": (geometry.parts, (vertices,)),
-        "indices": (geometry.indices, (len(geometry.indices),)),
-    }
-    for name, (array, shape) in shapes.items():
-        if not isinstance(array, np.ndarray) or array.shape != shape:
-            raise ValueError(f"ModelGeometry.{name} must be an array of shape {shape}.")
-    if not 0 <= geometry.part_count <= 1 << 16:
-        raise ValueError(f"part_count {geometry.part_count} is not within 0..65536.")
-    if len(geometry.indices) and int(geometry.indices.max()) >= vertices:
-        raise ValueError(f"ModelGeometry.indices point beyond its {vertices} vertices.")
-    if vertices and int(geometry.parts.max()) >= geometry.part_count:
-        raise ValueError(f"ModelGeometry.parts name parts beyond its {geometry.part_count}.")
 
 
 def _single_part(scene: SceneData) -> ModelGeometry:

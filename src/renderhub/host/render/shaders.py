@@ -10,7 +10,10 @@ slot, whose row of the state texture (see `state_texture.py`) holds the part's w
 normal matrix, tint and flags. A vertex whose part the current pass does not draw (hidden,
 see-through in the opaque pass, opaque in the see-through pass, unselected in the selection
 mask, or a slot the state has no row for) is moved outside the clip volume: its triangle is
-clipped whole and costs no fragments.
+clipped whole and costs no fragments. A mirroring world matrix (negative determinant) turns
+a triangle's winding on screen, so culled ranges are drawn in two draws when a part is
+mirrored (`u_side`): the other parts with back faces culled, the mirrored ones with front
+faces culled.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ uniform sampler2D u_state;
 uniform int u_slots;
 uniform int u_first_slot;
 uniform int u_pass;
+uniform int u_side;  // -1: every part; 0: parts not mirrored only; 1: mirrored ones only
 in vec3 in_position;
 in vec3 in_normal;
 in vec4 in_colour;
@@ -88,7 +92,12 @@ void main() {{
         return;
     }}
     mat4 world = mat4(texel(slot, 0), texel(slot, 1), texel(slot, 2), texel(slot, 3));
-    mat3 normal_matrix = mat3(normal_x.xyz, texel(slot, 5).xyz, texel(slot, 6).xyz);
+    vec4 normal_y = texel(slot, 5);
+    if (u_side >= 0 && int(normal_y.w + 0.5) != u_side) {{
+        gl_Position = OUTSIDE;
+        return;
+    }}
+    mat3 normal_matrix = mat3(normal_x.xyz, normal_y.xyz, texel(slot, 6).xyz);
     vec4 tint = texel(slot, 7);
     vec4 world_position = world * vec4(in_position, 1.0);
     vec4 position = u_view * world_position;

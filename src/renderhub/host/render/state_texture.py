@@ -1,7 +1,8 @@
 """The scene's state on the GPU: one RGBA32F texture, a row of texels per slot's part.
 
 Each slot takes TEXELS_PER_SLOT (8) texels: the world matrix's four columns, the normal
-matrix's three columns (the flags ride in the first one's w), and the tint. SLOTS_PER_ROW
+matrix's three columns (the flags ride in the first one's w, whether the matrix mirrors in
+the second one's), and the tint. SLOTS_PER_ROW
 slots share a texture row, so a million slots stay within GL's texture size limits. The
 vertex shader reads its part's texels with texelFetch (see shaders.MESH_VERTEX). A new
 SceneState is written in one upload; the texture only grows (by doubling its rows).
@@ -26,8 +27,15 @@ def state_texels(state: SceneState) -> np.ndarray:
     texels[:slots, 0:4] = matrices.transpose(0, 2, 1)  # column by column
     texels[:slots, 4:7, :3] = normal_matrices(matrices).transpose(0, 2, 1)
     texels[:slots, 4, 3] = state.flags
+    texels[:slots, 5, 3] = mirrored(matrices)
     texels[:slots, 7] = state.tints
     return texels.reshape(rows, SLOTS_PER_ROW * TEXELS_PER_SLOT, 4)
+
+
+def mirrored(matrices: np.ndarray) -> np.ndarray:
+    """Whether each of `matrices` (S, 4, 4) mirrors (its upper 3x3 has a negative
+    determinant): bool (S,)."""
+    return np.linalg.det(matrices[:, :3, :3].astype(np.float64)) < 0
 
 
 def normal_matrices(matrices: np.ndarray) -> np.ndarray:

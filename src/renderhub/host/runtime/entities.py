@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from renderhub.host.render.geometry import HIDDEN, SEE_THROUGH, SELECTED
+from renderhub.host.runtime.transform_batch import TransformBatch
 from renderhub.host.runtime.transforms import compose
 
 # The overridable flags, in the order of the override columns.
@@ -56,9 +57,13 @@ class Entity:
 
     def overrides(self) -> dict[str, Any]:
         """The states set on this entity itself, as the protocol's `state` object."""
-        state: dict[str, Any] = {
-            name: getattr(self, name) for name, _bit in FLAGS if getattr(self, name) is not None
-        }
+        state: dict[str, Any] = {}
+        if self.hidden is not None:
+            state["hidden"] = self.hidden
+        if self.see_through is not None:
+            state["see_through"] = self.see_through
+        if self.selected is not None:
+            state["selected"] = self.selected
         if self.tint is not None:
             state["tint"] = list(self.tint)
         return state
@@ -92,26 +97,36 @@ class EntityTree:
     # ---- structure ----------------------------------------------------------------------
     def add(
         self,
-        entity: Entity,
-        position: np.ndarray,
-        rotation: np.ndarray,
-        scale: np.ndarray,
+        entities: list[Entity],
+        positions: np.ndarray,
+        rotations: np.ndarray,
+        scales: np.ndarray,
     ) -> None:
-        """Add an entity under its parent (which must be in the tree already)."""
-        row = entity.row
-        if row >= self._capacity:
-            self._grow(max(2 * self._capacity, row + 1))
-        self.entities[entity.id] = entity
-        if entity.parent is None:
-            self.roots.append(entity.id)
-            self._parent_row[row] = -1
-        else:
-            self.entities[entity.parent].children.append(entity.id)
-            self._parent_row[row] = entity.parent - 1
-        self._position[row], self._rotation[row], self._scale[row] = position, rotation, scale
-        self._local[row] = compose(position[None], rotation[None], scale[None])[0]
-        self._overrides[row] = _INHERIT
-        self._tint_set[row] = False
+        """Add entities with consecutive ids, parents before children, each under its
+        parent (in the tree already, or earlier in `entities`), with their local
+        transforms ((n, 3) positions, (n, 4) unit quaternions, (n, 3) scales)."""
+        if not entities:
+            return
+        rows = np.arange(entities[0].row, entities[-1].row + 1)
+        if len(rows) != len(entities):
+            raise ValueError("entities to add must have consecutive ids")
+        if rows[-1] >= self._capacity:
+            self._grow(max(2 * self._capacity, int(rows[-1]) + 1))
+        for entity in entities:
+            self.entities[entity.id] = entity
+            if entity.parent is None:
+                self.roots.append(entity.id)
+            else:
+                self.entities[entity.parent].children.append(entity.id)
+        self._parent_row[rows] = [-1 if e.parent is None else e.parent - 1 for e in entities]
+        self._position[rows], self._rotation[rows], self._scale[rows] = (
+            positions,
+            rotations,
+            scales,
+        )
+        self._local[rows] = compose(positions, rotations, scales)
+        self._overrides[rows] = _INHERIT
+        self._tint_set[rows] = False
         self._structure_changed()
 
     def remove(self, entity_id: int) -> list[int]:
@@ -141,28 +156,21 @@ class EntityTree:
             yield from self.subtree(root)
 
     # ---- transforms ---------------------------------------------------------------------
-    def transform_of(self, entity_id: int) -> tuple[list[float], list[float], list[float]]:
-        row = entity_id - 1
-        return (
-            self._position[row].tolist(),
-            self._rotation[row].tolist(),
-            self._scale[row].tolist(),
-        )
+    def transforms_as_lists(self) -> tuple[list[Any], list[Any], list[Any]]:
+        """Positions, rotations and scales of every row as Python lists (for JSON: one
+        conversion for all entities rather than three per entity)."""
+        return self._position.tolist(), self._rotation.tolist(), self._scale.tolist()
 
-    def current_trs(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Copies of the positions, rotations and scales of `rows`."""
-        return self._position[rows], self._rotation[rows], self._scale[rows]
-
-    def set_transforms(
-        self, rows: np.ndarray, positions: np.ndarray, rotations: np.ndarray, scales: np.ndarray
-    ) -> None:
-        """Set the local transforms of `rows` (distinct rows; unit quaternions)."""
-        self._position[rows], self._rotation[rows], self._scale[rows] = (
-            positions,
-            rotations,
-            scales,
-        )
-        self._local[rows] = compose(positions, rotations, scales)
+    def set_transforms(self, batch: TransformBatch) -> None:
+        """Apply a checked batch: its fields to their rows, then the rows' local matrices."""
+        for array, update in (
+            (self._position, batch.position),
+            (self._rotation, batch.rotation),
+            (self._scale, batch.scale),
+        ):
+            array[update.rows] = update.values
+        rows = batch.rows
+        self._local[rows] = compose(self._position[rows], self._rotation[rows], self._scale[rows])
         self._world_valid = False
 
     def world(self) -> np.ndarray:

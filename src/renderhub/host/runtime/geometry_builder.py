@@ -66,7 +66,11 @@ def model_geometry(sources: list[PartSource]) -> ModelGeometry:
     vertices carry p in `parts`. Raises TooManyParts past MAX_PARTS."""
     if len(sources) > MAX_PARTS:
         raise TooManyParts(f"it has {len(sources):,} meshes, more than {MAX_PARTS:,}")
-    parts = [_part(source.mesh) for source in sources]
+    built: dict[int, _Part] = {}  # an instanced mesh's arrays are made once
+    parts = [
+        built.get(id(source.mesh)) or built.setdefault(id(source.mesh), _part(source.mesh))
+        for source in sources
+    ]
     if not parts:
         return _empty()
     sides = [is_double_sided(source.mesh) for source in sources]

@@ -270,6 +270,16 @@ MESSAGES: dict[str, type[Command] | type[SceneRequest]] = {**COMMANDS, **SCENE_R
 Message = Command | SceneRequest
 
 
+class MessageError(SceneError):
+    """A message that could not be read; `seq` is its seq when that much was readable."""
+
+    def __init__(
+        self, code: ErrorCode, message: str, seq: int | None = None, target: str | None = None
+    ) -> None:
+        super().__init__(code, message, target)
+        self.seq = seq
+
+
 def parse_message(raw: str | bytes) -> Message:
     """Read one data-channel message into its model; SceneError otherwise, with the seq of
     the message in `seq` when it carried a readable one."""
@@ -277,30 +287,16 @@ def parse_message(raw: str | bytes) -> Message:
     seq = readable_seq(body)
     kind = body.get("type")
     if not isinstance(kind, str):
-        raise _refused(ErrorCode.INVALID_MESSAGE, 'Messages need a "type" string.', seq, "type")
+        raise MessageError(ErrorCode.INVALID_MESSAGE, 'Messages need a "type" string.', seq, "type")
     model = MESSAGES.get(kind)
     if model is None:
         known = ", ".join(f"'{name}'" for name in MESSAGES)
         text = f"Unknown message type {kind!r}; the known types are {known}."
-        raise _refused(ErrorCode.UNKNOWN_TYPE, text, seq, "type")
+        raise MessageError(ErrorCode.UNKNOWN_TYPE, text, seq, "type")
     try:
         return parse_body(model, body)
     except BadRequest as exc:
-        raise _refused(ErrorCode.INVALID_FIELD, exc.message, seq, exc.target) from None
-
-
-class MessageError(SceneError):
-    """A message that could not be read; `seq` is its seq when that much was readable."""
-
-    def __init__(
-        self, code: ErrorCode, message: str, seq: int | None, target: str | None = None
-    ) -> None:
-        super().__init__(code, message, target)
-        self.seq = seq
-
-
-def _refused(code: ErrorCode, message: str, seq: int | None, target: str | None) -> MessageError:
-    return MessageError(code, message, seq, target)
+        raise MessageError(ErrorCode.INVALID_FIELD, exc.message, seq, exc.target) from None
 
 
 def readable_seq(body: dict[str, Any]) -> int | None:
@@ -313,18 +309,16 @@ def readable_seq(body: dict[str, Any]) -> int | None:
 
 def _json_object(raw: str | bytes) -> dict[str, Any]:
     if not isinstance(raw, str):
-        raise _refused(
-            ErrorCode.INVALID_MESSAGE, "Messages must be JSON text, not binary.", None, None
-        )
-    if len(raw) > MAX_MESSAGE_BYTES or len(raw.encode()) > MAX_MESSAGE_BYTES:
+        raise MessageError(ErrorCode.INVALID_MESSAGE, "Messages must be JSON text, not binary.")
+    if len(raw) > MAX_MESSAGE_BYTES or len(raw.encode(errors="replace")) > MAX_MESSAGE_BYTES:
         text = f"Messages may be at most {MAX_MESSAGE_BYTES:,} bytes long."
-        raise _refused(ErrorCode.INVALID_MESSAGE, text, None, None)
+        raise MessageError(ErrorCode.INVALID_MESSAGE, text)
     try:
         body = json.loads(raw)
     except ValueError:
         text = "Messages must be JSON objects; this one is not valid JSON."
-        raise _refused(ErrorCode.INVALID_MESSAGE, text, None, None) from None
+        raise MessageError(ErrorCode.INVALID_MESSAGE, text) from None
     if not isinstance(body, dict):
         text = 'Messages must be JSON objects such as {"type": "entities", "seq": 1}.'
-        raise _refused(ErrorCode.INVALID_MESSAGE, text, None, None)
+        raise MessageError(ErrorCode.INVALID_MESSAGE, text)
     return body

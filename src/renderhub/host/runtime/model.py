@@ -14,7 +14,6 @@ limits. Not thread-safe: the host's event loop calls it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -24,56 +23,40 @@ import numpy as np
 
 from renderhub.host.limits import PolygonBudget
 from renderhub.host.render.geometry import HIDDEN, MAX_CUT_PLANES, ModelGeometry, SceneState
-from renderhub.host.runtime.checks import checked_colour, checked_numbers, invalid
+from renderhub.host.runtime.changes import (
+    MAX_BATCH,
+    UNSET,
+    Colour,
+    StateChange,
+    TransformChange,
+    Unset,
+    Vector,
+)
+from renderhub.host.runtime.checks import checked_colour, invalid
 from renderhub.host.runtime.cut_planes import CutPlanes
 from renderhub.host.runtime.entities import FLAGS, Entity, EntityTree
+from renderhub.host.runtime.entity_json import entity_objects
 from renderhub.host.runtime.errors import ErrorCode, SceneError, entity_not_found
 from renderhub.host.runtime.parts import Slots
 from renderhub.host.runtime.prepared import PreparedModel, prepare
 from renderhub.host.runtime.rays import RayCaster
-from renderhub.host.runtime.transforms import TINY
+from renderhub.host.runtime.transform_batch import checked_batch
 from renderhub.model_sources import redact
 from renderhub.sizes import SessionSize
 
 if TYPE_CHECKING:
     from renderhub.host.scene import LoadedModel
 
-Vector = tuple[float, float, float]
-Quaternion = tuple[float, float, float, float]  # x, y, z, w
-Colour = tuple[float, float, float, float]
-MAX_BATCH = 10_000
-
-__all__ = ["MAX_BATCH", "MAX_CUT_PLANES", "SceneModel"]
-
-
-class Unset:
-    """A field the request left out: the value stays as it is (None means "inherit")."""
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Any = Unset()
-
-
-@dataclass(frozen=True, slots=True)
-class TransformChange:
-    """One entry of set_transforms; UNSET fields keep their value."""
-
-    id: int
-    position: Vector | Unset = UNSET
-    rotation: Quaternion | Unset = UNSET
-    scale: Vector | Unset = UNSET
-
-
-@dataclass(frozen=True, slots=True)
-class StateChange:
-    """set_state's fields: True/False override, None inherits again, UNSET leaves as is."""
-
-    hidden: bool | Unset | None = UNSET
-    see_through: bool | Unset | None = UNSET
-    selected: bool | Unset | None = UNSET
-    tint: Colour | Unset | None = UNSET
+__all__ = [
+    "MAX_BATCH",
+    "MAX_CUT_PLANES",
+    "UNSET",
+    "AddedModel",
+    "SceneModel",
+    "StateChange",
+    "TransformChange",
+    "Unset",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +135,7 @@ class SceneModel:
         self._next_id = ids[-1] + 1
         first_slot = len(self._slots)
         part_slots = np.arange(first_slot, first_slot + len(prepared.part_nodes))
-        self._add_root(root, model.url, parent)
-        self._add_nodes(root, prepared, part_slots)
+        self._add_entities(root, parent, prepared, part_slots)
         for pick, node in zip(prepared.picks, prepared.part_nodes, strict=True):
             pick.entity_id = root + 1 + int(node)
         rows = root + prepared.part_nodes  # node n is entity root + 1 + n, row = id - 1
@@ -194,8 +176,7 @@ class SceneModel:
     def entity_json(self, entity_id: int) -> dict[str, Any]:
         """The Entity object of docs/scene-protocol.md (EntityNotFound)."""
         self._entity(entity_id, "id")
-        low, high = self._entity_bounds()
-        return self._json(self._tree.entities[entity_id], low, high)
+        return entity_objects(self._tree, [entity_id], *self._entity_bounds())[0]
 
     def entities_json(self, root: int | None = None) -> list[dict[str, Any]]:
         """Every entity (or `root`'s subtree, root first), parents before children
@@ -203,9 +184,7 @@ class SceneModel:
         if root is not None:
             self._entity(root, "root")
         ids = self._tree.walk() if root is None else self._tree.subtree(root)
-        low, high = self._entity_bounds()
-        entities = self._tree.entities
-        return [self._json(entities[entity_id], low, high) for entity_id in ids]
+        return entity_objects(self._tree, ids, *self._entity_bounds())
 
     def set_transforms(self, changes: Sequence[TransformChange]) -> int:
         """Apply every change or none (EntityNotFound with target "transforms[i].id";
@@ -217,18 +196,9 @@ class SceneModel:
                 f"A batch may move at most {MAX_BATCH:,} entities, not {len(changes):,}.",
                 "transforms",
             )
-        staged = self._staged_transforms(changes)
-        if staged:
-            rows = np.fromiter(staged, dtype=np.int64, count=len(staged))
-            positions, rotations, scales = self._tree.current_trs(rows)
-            for i, (position, rotation, scale) in enumerate(staged.values()):
-                if position is not None:
-                    positions[i] = position
-                if rotation is not None:
-                    rotations[i] = rotation
-                if scale is not None:
-                    scales[i] = scale
-            self._tree.set_transforms(rows, positions, rotations, scales)
+        batch = checked_batch(changes, lambda entity_id: entity_id in self._tree.entities)
+        if len(batch.rows):
+            self._tree.set_transforms(batch)
             self._changed()
         return len(changes)
 
@@ -385,18 +355,10 @@ class SceneModel:
             version=self._version,
         )
 
-    def _add_root(self, root: int, url: str, parent: int | None) -> None:
-        identity = np.array([0.0, 0.0, 0.0, 1.0])
-        entity = Entity(
-            id=root,
-            name=_file_name(url),
-            parent=parent,
-            model=root,
-            metadata={"url": redact(url)},
-        )
-        self._tree.add(entity, np.zeros(3), identity, np.ones(3))
-
-    def _add_nodes(self, root: int, prepared: PreparedModel, part_slots: np.ndarray) -> None:
+    def _add_entities(
+        self, root: int, parent: int | None, prepared: PreparedModel, part_slots: np.ndarray
+    ) -> None:
+        """The model's root (at the identity) and its nodes, node n as entity root + 1 + n."""
         nodes = prepared.model.nodes
         slots_by_node: list[list[int]] = [[] for _ in nodes]
         triangles = [0] * len(nodes)
@@ -408,8 +370,10 @@ class SceneModel:
         ):
             slots_by_node[node].append(slot)
             triangles[node] += count
-        for index, node in enumerate(nodes):
-            entity = Entity(
+        url = prepared.model.url
+        entities = [Entity(root, _file_name(url), parent, root, {"url": redact(url)})]
+        entities += [
+            Entity(
                 id=root + 1 + index,
                 name=node.name,
                 parent=root if node.parent < 0 else root + 1 + node.parent,
@@ -418,31 +382,14 @@ class SceneModel:
                 slots=tuple(slots_by_node[index]),
                 polygons=triangles[index],
             )
-            self._tree.add(
-                entity,
-                prepared.positions[index],
-                prepared.rotations[index],
-                prepared.scales[index],
-            )
-
-    def _staged_transforms(
-        self, changes: Sequence[TransformChange]
-    ) -> dict[int, list[np.ndarray | None]]:
-        """Each changed row's new (position, rotation, scale), None where kept; a row
-        changed twice takes both changes in order. Raises on the first bad entry."""
-        staged: dict[int, list[np.ndarray | None]] = {}
-        for i, change in enumerate(changes):
-            self._entity(change.id, f"transforms[{i}].id")
-            entry = staged.setdefault(change.id - 1, [None, None, None])
-            if not isinstance(change.position, Unset):
-                entry[0] = np.array(
-                    checked_numbers(change.position, 3, f"transforms[{i}].position")
-                )
-            if not isinstance(change.rotation, Unset):
-                entry[1] = _unit_quaternion(change.rotation, f"transforms[{i}].rotation")
-            if not isinstance(change.scale, Unset):
-                entry[2] = _non_zero_scale(change.scale, f"transforms[{i}].scale")
-        return staged
+            for index, node in enumerate(nodes)
+        ]
+        self._tree.add(
+            entities,
+            np.vstack([np.zeros(3), prepared.positions]),
+            np.vstack([(0.0, 0.0, 0.0, 1.0), prepared.rotations]),
+            np.vstack([np.ones(3), prepared.scales]),
+        )
 
     def _entity_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Each row's world box of its subtree as placed now (+inf/-inf when empty)."""
@@ -456,18 +403,6 @@ class SceneModel:
         np.maximum.at(high, self._slots.rows[alive], slot_high[alive])
         self._tree.subtree_bounds(low, high)
         return low, high
-
-    def _json(self, entity: Entity, low: np.ndarray, high: np.ndarray) -> dict[str, Any]:
-        position, rotation, scale = self._tree.transform_of(entity.id)
-        body: dict[str, Any] = {"id": entity.id, "name": entity.name}
-        if entity.parent is not None:
-            body["parent"] = entity.parent
-        body.update(model=entity.model, position=position, rotation=rotation, scale=scale)
-        row = entity.row
-        if np.isfinite(low[row]).all():
-            body["bounds"] = {"min": low[row].tolist(), "max": high[row].tolist()}
-        body.update(polygons=entity.polygons, metadata=entity.metadata, state=entity.overrides())
-        return body
 
     def _entity(self, entity_id: int, target: str) -> Entity:
         entity = self._tree.entities.get(entity_id)
@@ -489,21 +424,6 @@ class SceneModel:
     def _check_parent(self, parent: int | None) -> None:
         if parent is not None:
             self._entity(parent, "parent")
-
-
-def _unit_quaternion(value: Sequence[float], target: str) -> np.ndarray:
-    quaternion = np.array(checked_numbers(value, 4, target))
-    length = math.sqrt(float(quaternion @ quaternion))
-    if length <= TINY:
-        raise invalid(f"{target} must not be the zero quaternion.", target)
-    return quaternion / length
-
-
-def _non_zero_scale(value: Sequence[float], target: str) -> np.ndarray:
-    scale = checked_numbers(value, 3, target)
-    if any(component == 0.0 for component in scale):
-        raise invalid(f"{target} must not have a zero component.", target)
-    return np.array(scale)
 
 
 def _file_name(url: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from renderhub.errors import BadRequest
-from renderhub.host.picking import CutPlane, PickableMesh, cast
+from renderhub.host.picking import CutPlane, cast, place_all
 from renderhub.host.render.geometry import HIDDEN, CutPlaneData
 from renderhub.host.runtime.checks import checked_vector, invalid, unit_vector
 from renderhub.host.runtime.parts import Slots
@@ -77,20 +77,11 @@ class RayCaster:
             self._pickable = np.concatenate(
                 [self._pickable, np.zeros(count - len(self._pickable), dtype=bool)]
             )
-        moved = slots.alive & (slot_world != self._placed[:count]).any(axis=(1, 2))
-        for slot in np.flatnonzero(moved):
-            self._pickable[slot] = _move(slots.picks[slot], slot_world[slot])
-            self._placed[slot] = slot_world[slot]
-
-
-def _move(mesh: PickableMesh | None, matrix: np.ndarray) -> bool:
-    if mesh is None:
-        return False
-    try:
-        mesh.move_to(matrix)
-    except BadRequest:
-        return False
-    return True
+        moved = np.flatnonzero(slots.alive & (slot_world != self._placed[:count]).any(axis=(1, 2)))
+        meshes = [slots.picks[slot] for slot in moved]
+        if meshes:
+            self._pickable[moved] = place_all(meshes, slot_world[moved])  # type: ignore[arg-type]
+            self._placed[moved] = slot_world[moved]
 
 
 def _sentence(text: str) -> str:

@@ -68,6 +68,11 @@ class SceneRuntime:
         self.failure: str | None = None
 
     # ---- the renderer -------------------------------------------------------------------
+    @property
+    def renderer(self) -> SceneRenderer | None:
+        """The renderer the scene is handed to (None until attached)."""
+        return self._renderer
+
     async def attach(self, renderer: SceneRenderer) -> None:
         """Hand the scene to `renderer`: every model added so far, then the state."""
         self._renderer = renderer
@@ -179,15 +184,20 @@ class SceneRuntime:
         before = set(self.model.model_roots())
         removed = self.model.remove_model(root)
         gone = before - set(self.model.model_roots())
+        self._waiting = [added for added in self._waiting if added.root not in gone]
+        # Shielded: the scene has changed already, so the renderer must follow even if the
+        # client that asked goes meanwhile (its channel's task is then cancelled).
+        await asyncio.shield(self._remove_from_renderer(sorted(gone)))
+        return {"removed": removed}
+
+    async def _remove_from_renderer(self, roots: list[int]) -> None:
         if self._renderer is not None:
             try:
-                for model_root in sorted(gone):
-                    await self._renderer.remove_model(model_root)
+                for root in roots:
+                    await self._renderer.remove_model(root)
             except Exception as exc:
                 raise self._failed(exc) from exc
-        self._waiting = [added for added in self._waiting if added.root not in gone]
         self._publish()
-        return {"removed": removed}
 
     # ---- everything else ----------------------------------------------------------------
     async def handle(self, request: SceneRequest) -> Result:
