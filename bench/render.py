@@ -81,7 +81,7 @@ WARMUP_FRAMES = 5
 def make_scene(triangles: int) -> tuple[SceneData, float]:
     """The benchmark scene and the seconds scene_data() took."""
     mesh = make_triangle_mesh(triangles)
-    scene = build_scene([LoadedModel(f"bench-{triangles}", (mesh,), triangles, 0)])
+    scene = build_scene([LoadedModel.of_meshes(f"bench-{triangles}", (mesh,))])
     started = time.perf_counter()
     data = scene_data(scene)
     return data, time.perf_counter() - started
@@ -91,7 +91,7 @@ def closed_scene(triangles: int, *, double_sided: bool) -> SceneData:
     """A closed torus knot of at least `triangles` triangles, marked as a loader would."""
     mesh = make_torus_knot(segments=math.ceil(triangles / (2 * KNOT_SIDES)), sides=KNOT_SIDES)
     mark_sidedness(mesh, double_sided=double_sided)
-    return scene_data(build_scene([LoadedModel("bench-knot", (mesh,), len(mesh.faces), 0)]))
+    return scene_data(build_scene([LoadedModel.of_meshes("bench-knot", (mesh,))]))
 
 
 async def measure_culling(args: argparse.Namespace) -> dict[str, Any]:

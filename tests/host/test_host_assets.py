@@ -19,8 +19,7 @@ from renderhub.conversions.jobs import (
 from renderhub.errors import BadRequest
 from renderhub.host.errors import ModelLoadError
 from renderhub.host.meshes import load_model_file
-from renderhub.host.render.scene_data import scene_data
-from renderhub.host.scene import LoadedScene
+from renderhub.host.runtime.geometry_builder import model_geometry, part_sources
 from renderhub.model_sources import ModelPolicy
 from tests.azurite import Azurite
 from tests.host.host_testing import SpawnHost
@@ -50,13 +49,15 @@ def test_an_asset_loads_as_the_same_geometry_as_its_source(
     asset = load_model_file("converted/torus-knot.arrAsset", converted)
     source = load_model_file("samples/torus-knot.glb", models_dir / "samples" / "torus-knot.glb")
     assert asset.polygons == source.polygons == KNOT_TRIANGLES
-    from_asset = scene_data(LoadedScene((asset,)))
-    from_source = scene_data(LoadedScene((source,)))
+    from_asset = model_geometry(part_sources(asset))
+    from_source = model_geometry(part_sources(source))
     assert from_asset.triangles == from_source.triangles
     np.testing.assert_allclose(
         np.sort(from_asset.positions, axis=0), np.sort(from_source.positions, axis=0), atol=1e-5
     )
     assert (from_asset.colours == from_source.colours[0]).all()  # the knot's one colour
+    # merged per material: one node per asset mesh, named after its material
+    assert [(node.name, node.parent, len(node.meshes)) for node in asset.nodes] == [("knot", -1, 1)]
 
 
 def test_a_damaged_asset_is_refused_by_name(tmp_path: Path) -> None:

@@ -32,7 +32,8 @@ def test_each_sample_loads_with_its_polygon_count(name: str) -> None:
 
     assert model.polygons == EXPECTED_POLYGONS[name]
     assert model.bytes == path.stat().st_size < 500_000
-    assert model.meshes
+    assert model.nodes and all(node.meshes for node in model.nodes)
+    assert sum(node.polygons for node in model.nodes) == model.polygons
 
 
 def test_shipped_samples_match_the_generator(tmp_path: Path) -> None:

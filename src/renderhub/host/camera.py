@@ -124,6 +124,43 @@ class OrbitCamera:
         elif isinstance(command, Reset):
             self.pose = self.home
 
+    def look(
+        self,
+        position: Vector | None = None,
+        target: Vector | None = None,
+        fov: float | None = None,
+    ) -> None:
+        """Put the eye at `position` looking at `target` (either kept when None) with a
+        vertical field of view of `fov` degrees; orbit, pan and zoom go on from there.
+
+        ValueError when the eye would be at the target (no direction to look in). Like
+        every pose, the result is kept within the pitch and distance limits."""
+        eye = position if position is not None else self.eye
+        aim = target if target is not None else self.pose.target
+        offset = np.subtract(eye, aim, dtype=float)
+        distance = float(np.linalg.norm(offset))
+        if not distance > 0 or not math.isfinite(distance):
+            raise ValueError("the camera's position and target must not be the same point")
+        yaw = math.degrees(math.atan2(offset[0], offset[2]))
+        pitch = math.degrees(math.asin(max(-1.0, min(1.0, offset[1] / distance))))
+        if fov is not None:
+            self.fov = fov
+        self.pose = self._clamped(Pose(aim, yaw, pitch, distance))
+
+    def ray(self, x: float, y: float) -> tuple[Vector, Vector]:
+        """The ray from the eye through the point (`x`, `y`) of the picture, each from 0 to 1
+        from the top-left corner: (origin, unit direction), in world space."""
+        eye = self.eye
+        forward = np.subtract(self.pose.target, eye, dtype=float)
+        forward /= np.linalg.norm(forward)
+        right, up = (np.array(axis) for axis in self._screen_axes())
+        half_height = math.tan(math.radians(self.fov) / 2)
+        across = (2 * x - 1) * half_height * self.aspect
+        upwards = (1 - 2 * y) * half_height
+        direction = forward + across * right + upwards * up
+        direction /= np.linalg.norm(direction)
+        return eye, (float(direction[0]), float(direction[1]), float(direction[2]))
+
     def view(self, width: int, height: int, marker: int | None = None) -> View:
         """The View to render now, at `width` x `height`, with the depth range fitted."""
         near, far = self._depth_range()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,9 @@ from renderhub.model_sources import ModelSource, redact, redact_urls
 
 _CHUNK_BYTES = 1 << 16
 
+# Told how many bytes have arrived so far, and the size the server declared (None if not).
+Progress = Callable[[int, int | None], None]
+
 
 async def fetch_model(
     source: ModelSource,
@@ -21,10 +25,12 @@ async def fetch_model(
     work_dir: Path,
     remote: RemoteModels | None = None,
     models_dir: Path | None = None,
+    progress: Progress | None = None,
 ) -> Path:
     """Return a local path holding the model's bytes, downloading into `work_dir` if needed.
 
-    With `remote`, a model under `models_dir` is fetched from the control plane instead."""
+    With `remote`, a model under `models_dir` is fetched from the control plane instead.
+    `progress` hears about every chunk downloaded (not about a local file, read in place)."""
     url, headers = source.url, {}
     if source.path is not None:
         relative = _under(source.path, models_dir) if remote is not None else None
@@ -33,7 +39,9 @@ async def fetch_model(
         url, headers = remote.url_for(relative), remote.headers()
     target = work_dir / f"model-{secrets.token_hex(6)}{source.suffix}"
     try:
-        await download(url, target, limits, headers=headers, name=redact(source.url))
+        await download(
+            url, target, limits, headers=headers, name=redact(source.url), progress=progress
+        )
     except BaseException:
         target.unlink(missing_ok=True)
         raise
@@ -72,8 +80,11 @@ async def download(
     *,
     headers: dict[str, str] | None = None,
     name: str | None = None,
+    progress: Progress | None = None,
 ) -> int:
     """Stream `url` into `target` within the limits; returns the number of bytes written.
+    `progress`, if given, is called after every chunk with the bytes so far and the declared
+    size.
 
     Errors name the model as `name` (default: the URL without its query, which may be a
     SAS). Redirects are not followed: the
@@ -82,7 +93,7 @@ async def download(
     name = name or redact(url)
     try:
         async with asyncio.timeout(limits.timeout_seconds):
-            return await _stream_to_file(url, target, limits, headers or {}, name)
+            return await _stream_to_file(url, target, limits, headers or {}, name, progress)
     except TimeoutError:
         raise ModelLoadError(
             f"Could not download model {name!r}: it took longer than the limit of "
@@ -96,7 +107,12 @@ async def download(
 
 
 async def _stream_to_file(
-    url: str, target: Path, limits: FetchLimits, headers: dict[str, str], name: str
+    url: str,
+    target: Path,
+    limits: FetchLimits,
+    headers: dict[str, str],
+    name: str,
+    progress: Progress | None,
 ) -> int:
     max_bytes = limits.max_bytes
     async with (
@@ -104,6 +120,8 @@ async def _stream_to_file(
         client.stream("GET", url, headers=headers) as response,
     ):
         _check_response(name, response, max_bytes)
+        declared = response.headers.get("content-length", "")
+        size = int(declared) if declared.isdigit() else None
         received = 0
         with target.open("wb") as out:
             async for chunk in response.aiter_bytes(_CHUNK_BYTES):
@@ -111,6 +129,8 @@ async def _stream_to_file(
                 if received > max_bytes:
                     raise _too_large(name, max_bytes)
                 out.write(chunk)
+                if progress is not None:
+                    progress(received, size)
         return received
 
 

@@ -1,4 +1,4 @@
-"""Parsing model files with trimesh into world-space triangle meshes, and counting polygons.
+"""Parsing model files with trimesh into node trees of triangle meshes, and counting polygons.
 
 trimesh (and numpy, scipy under it) is imported here only, so a host that has not started
 loading yet answers its health check without paying for that import.
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from renderhub.host.errors import ModelLoadError
-from renderhub.host.scene import LoadedModel, LoadedScene, mark_sidedness
+from renderhub.host.scene import LoadedModel, LoadedScene, ModelNode, mark_sidedness
 from renderhub.model_sources import redact
 
 if TYPE_CHECKING:
@@ -23,38 +23,54 @@ GLTF_SUFFIXES = (".gltf", ".glb")
 
 def load_model_file(url: str, path: Path) -> LoadedModel:
     """Parse one glTF/GLB/OBJ/PLY/STL file or converted asset (blocking: run it off the
-    event loop).
+    event loop) into its node tree.
 
-    A point cloud or a line drawing loads but counts 0 polygons; a file with no geometry at
+    glTF/GLB keep their nodes (names, parents, local transforms, `extras`) with each node's
+    meshes in its local space; OBJ, PLY and STL give one node holding all their meshes. A
+    point cloud or a line drawing loads but counts 0 polygons; a file with no geometry at
     all, or one trimesh cannot parse, raises ModelLoadError naming the model and the cause.
     """
     import trimesh
 
     from renderhub.assets import SUFFIX as ASSET_SUFFIX
+    from renderhub.host.gltf_nodes import gltf_nodes, read_gltf_document
 
     if path.suffix.lower() == ASSET_SUFFIX.lower():
         return load_asset_file(url, path)
     name = redact(url)  # for messages: a SAS query is never shown
+    is_gltf = path.suffix.lower() in GLTF_SUFFIXES
     if path.suffix.lower() == ".gltf":
         _check_gltf_resources(name, path)
     try:
         scene = trimesh.load_scene(path)
-        geometry = scene.dump()
+        nodes = gltf_nodes(scene, read_gltf_document(path)) if is_gltf else None
+        if nodes is None:
+            nodes = (_single_node(trimesh, path, scene.dump()),)
     except Exception as exc:
         raise ModelLoadError(f"Could not load model {name!r}: {_describe(exc, path)}.") from exc
-    if not geometry:
+    if not scene.geometry:
         raise ModelLoadError(f"Could not load model {name!r}: the file holds no geometry.")
+    if is_gltf:
+        for node in nodes:
+            for mesh in node.meshes:
+                mark_sidedness(mesh, double_sided=_gltf_double_sided(mesh))
+    polygons = sum(node.polygons for node in nodes)
+    return LoadedModel(url=url, nodes=nodes, polygons=polygons, bytes=path.stat().st_size)
+
+
+def _single_node(trimesh: Any, path: Path, geometry: list[Any]) -> ModelNode:
+    """The one node of a file without a node tree: every triangle mesh it holds."""
     meshes = tuple(g for g in geometry if isinstance(g, trimesh.Trimesh) and len(g.faces))
-    if path.suffix.lower() in GLTF_SUFFIXES:
-        for mesh in meshes:
-            mark_sidedness(mesh, double_sided=_gltf_double_sided(mesh))
-    polygons = sum(len(mesh.faces) for mesh in meshes)
-    return LoadedModel(url=url, meshes=meshes, polygons=polygons, bytes=path.stat().st_size)
+    return ModelNode(name=path.stem, meshes=meshes)
 
 
 def load_asset_file(url: str, path: Path) -> LoadedModel:
     """Load a converted `.arrAsset`: its arrays are used as stored (welded, with normals and
-    baked colours), so trimesh does no processing; that is what makes it fast to load."""
+    baked colours), so trimesh does no processing; that is what makes it fast to load.
+
+    An asset's meshes are merged per material, in world space, and no longer tied to the
+    source's nodes, so the model has one node per mesh, named after its material, at the
+    identity transform (the asset's node list describes the source, not its meshes)."""
     import trimesh
 
     from renderhub.assets import SINGLE_SIDED, AssetFormatError, read_asset
@@ -65,14 +81,21 @@ def load_asset_file(url: str, path: Path) -> LoadedModel:
         raise ModelLoadError(f"Could not load model {redact(url)!r}: {exc}.") from exc
     except OSError as exc:
         raise ModelLoadError(f"Could not load model {redact(url)!r}: {exc.strerror}.") from exc
-    meshes = tuple(
-        _asset_mesh(trimesh, mesh, asset.materials[mesh.material].sidedness != SINGLE_SIDED)
+    nodes = tuple(
+        ModelNode(
+            name=asset.materials[mesh.material].name,
+            meshes=(
+                _asset_mesh(
+                    trimesh, mesh, asset.materials[mesh.material].sidedness != SINGLE_SIDED
+                ),
+            ),
+        )
         for mesh in asset.meshes
         if mesh.triangles
     )
-    if not meshes:
+    if not nodes:
         raise ModelLoadError(f"Could not load model {redact(url)!r}: the asset holds no geometry.")
-    return LoadedModel(url=url, meshes=meshes, polygons=asset.triangles, bytes=path.stat().st_size)
+    return LoadedModel(url=url, nodes=nodes, polygons=asset.triangles, bytes=path.stat().st_size)
 
 
 def _gltf_double_sided(mesh: Any) -> bool:
@@ -108,13 +131,14 @@ def _asset_mesh(trimesh: Any, mesh: AssetMesh, double_sided: bool) -> Any:
 
 
 def build_scene(models: list[LoadedModel]) -> LoadedScene:
-    """Join the loaded models into one scene and compute its bounds."""
+    """Join the loaded models into one scene and compute its bounds (as the files place
+    their nodes)."""
     import numpy as np
 
-    meshes = [mesh for model in models for mesh in model.meshes if len(mesh.vertices)]
+    boxes = [box for box in (model.bounds for model in models) if box is not None]
     bounds = None
-    if meshes:
-        corners = np.array([mesh.bounds for mesh in meshes])
+    if boxes:
+        corners = np.array(boxes)
         bounds = np.array([corners[:, 0].min(axis=0), corners[:, 1].max(axis=0)])
     return LoadedScene(models=tuple(models), bounds=bounds)
 

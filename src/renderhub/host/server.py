@@ -1,6 +1,8 @@
 """Running one host: serve HTTP on the given sockets, load the models, start the renderer,
 stream to a client, until told to stop.
 
+The session's scene (runtime.SceneRuntime) is the host's for the whole session: its own models
+are loaded into it first, then the renderer is given it, and clients change it from then on.
 The renderer process starts once the models are loaded (started beside the loading, it took
 CPU from it and delayed Ready on a 2-core machine). A pooled host warms up instead: it starts
 its renderer and runs the loader once on a tiny model before it has a session, reports idle,
@@ -29,11 +31,14 @@ from renderhub.host.app import build_app
 from renderhub.host.assignment import Assignment
 from renderhub.host.config import HostConfig
 from renderhub.host.deadline import Deadline
-from renderhub.host.frames import FrameSource
+from renderhub.host.frames import SceneRenderer
 from renderhub.host.limits import PolygonBudget
 from renderhub.host.loading import load_models
 from renderhub.host.logs import label_lines
 from renderhub.host.render.errors import RendererError
+from renderhub.host.runtime.loads import ModelSources
+from renderhub.host.runtime.model import SceneModel
+from renderhub.host.runtime.runtime import SceneRuntime
 from renderhub.host.state import HostState, Phase, StopRequest
 from renderhub.host.stream.auth import ClientAuth
 from renderhub.host.stream.streamer import Streamer, StreamSettings
@@ -46,7 +51,7 @@ log = logging.getLogger(__name__)
 GRACEFUL_SHUTDOWN_SECONDS = 1
 
 # Starts the renderer for a loaded scene (the host's state once it is ready).
-RendererStarter = Callable[[HostState], Awaitable[FrameSource]]
+RendererStarter = Callable[[HostState], Awaitable[SceneRenderer]]
 
 
 class HostServer(uvicorn.Server):
@@ -199,19 +204,26 @@ class SessionLoad:
         self.begin()
 
     async def _load_and_start(self) -> None:
-        await load_models(self._config, self._state)
+        config = self._config
+        scene = SceneModel.for_budget(self._state.budget)  # the limit of the session's size
+        runtime = SceneRuntime(scene, ModelSources.of(config))
+        await load_models(config, self._state, runtime)
         if self._state.phase is not Phase.READY:
             if self._warm is not None:
                 await self._warm.aclose()  # no scene will come: free its memory now
             return
+        source: SceneRenderer | None = None
         try:
             source = await self._start(self._state)
+            await runtime.attach(source)
         except Exception as exc:
             message = getattr(exc, "message", None) or f"The renderer could not start: {exc!r}"
             log.error("the renderer could not start: %s", message)
             self._streamer.renderer_failed(message)
+            if source is not None:
+                await source.aclose()
             return
-        await self._streamer.attach(source)
+        await self._streamer.attach(source, runtime)
 
     async def aclose(self) -> None:
         """Stop loading, if it still runs."""

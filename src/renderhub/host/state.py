@@ -6,11 +6,15 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from renderhub.host.deadline import Deadline
 from renderhub.host.limits import PolygonBudget
 from renderhub.host.scene import LoadedScene
 from renderhub.host_protocol import WARMING_UP, HealthBody, HealthStatus
+
+if TYPE_CHECKING:
+    from renderhub.host.runtime.model import SceneModel
 
 
 class Phase(StrEnum):
@@ -73,7 +77,8 @@ class HostState:
     phase: Phase = Phase.LOADING
     pool_id: str | None = None
     models_loaded: int = 0
-    scene: LoadedScene | None = None
+    scene: LoadedScene | None = None  # the session's own models, as loaded at its start
+    scene_model: SceneModel | None = None  # the scene now, models loaded since included
     error: str | None = None
     load_seconds: float | None = None
     stop: StopRequest = field(default_factory=StopRequest)
@@ -129,7 +134,8 @@ class HostState:
 
     def _ready_fields(self) -> HealthBody:
         assert self.scene is not None
-        polygons = self.scene.polygons
+        live = self.scene_model
+        polygons = live.polygons_loaded if live is not None else self.scene.polygons
         return {
             "polygons": polygons,
             "polygonLimit": self.budget.limit,

@@ -15,18 +15,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from renderhub.host.frames import FrameSource
+from renderhub.host.frames import SceneRenderer
 from renderhub.host.render.process import RendererProcess
-from renderhub.host.render.scene_data import scene_data
 from renderhub.host.state import HostState
-from renderhub.host.threads import in_daemon_thread
 
 log = logging.getLogger(__name__)
 
 
 class WarmRenderer:
     """The host's renderer process, launched ahead of the scene; called with the loaded
-    state, it gives the renderer its scene and hands it over as the host's FrameSource.
+    state, it hands the renderer over (the scene runtime then gives it the scene).
 
     The host owns it: `aclose` ends a renderer that was never handed over."""
 
@@ -44,17 +42,10 @@ class WarmRenderer:
         """Wait until the renderer is warm; raises RendererError if it could not start."""
         await asyncio.shield(self.launch())
 
-    async def __call__(self, state: HostState) -> FrameSource:
-        """Give the renderer the loaded scene (a checkerboard when over the limit)."""
-        assert state.scene is not None
+    async def __call__(self, state: HostState) -> SceneRenderer:
+        """The running renderer, with an empty scene; its new owner closes it."""
         renderer = await asyncio.shield(self.launch())
         self._handed_over = True
-        try:
-            data = await in_daemon_thread(scene_data, state.scene)
-            await renderer.load(data, checkerboard=state.budget.exceeded_by(state.scene.polygons))
-        except BaseException:
-            await renderer.aclose()
-            raise
         return renderer
 
     async def aclose(self) -> None:
@@ -69,15 +60,17 @@ class WarmRenderer:
 
 
 def warm_loading() -> float:
-    """Import what loading a model needs and run it once on a tiny model (trimesh loads parts
-    of itself lazily, on first use); blocking, so run it off the loop. Returns seconds taken."""
+    """Import what loading a model needs and run it once on a tiny model: parsing, the
+    renderer's geometry and the ray-cast structures (trimesh loads parts of itself lazily,
+    on first use); blocking, so run it off the loop. Returns seconds taken."""
     started = time.perf_counter()
     import trimesh
 
-    from renderhub.host.meshes import build_scene, load_model_file
+    from renderhub.host.meshes import load_model_file
+    from renderhub.host.runtime.model import SceneModel
 
     with tempfile.TemporaryDirectory(prefix="renderhub-warm-") as folder:
         path = Path(folder) / "warm.glb"
         path.write_bytes(trimesh.creation.box().export(file_type="glb"))
-        scene_data(build_scene([load_model_file("warm.glb", path)]))
+        SceneModel().prepare_model(load_model_file("warm.glb", path))
     return time.perf_counter() - started

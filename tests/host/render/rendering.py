@@ -30,7 +30,7 @@ def sample_data(name: str) -> SceneData:
 
 
 def scene_of(*meshes: trimesh.Trimesh) -> SceneData:
-    model = LoadedModel("test", meshes, sum(len(m.faces) for m in meshes), 0)
+    model = LoadedModel.of_meshes("test", meshes)
     return scene_data(build_scene([model]))
 
 

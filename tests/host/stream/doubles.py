@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from renderhub.host.frames import Frame, View
+from renderhub.host.render.geometry import ModelGeometry, SceneState
 
 BLOCK, BITS = 8, 16
 
@@ -52,6 +53,8 @@ class PictureSource:
         self.last_view: View | None = None
         self.closed = False
         self._buffer: np.ndarray | None = None
+        self.models: dict[int, tuple[int, ModelGeometry]] = {}
+        self.states: list[SceneState] = []
 
     async def render(self, view: View) -> Frame:
         if self.closed:
@@ -83,6 +86,16 @@ class PictureSource:
 
     def info(self) -> dict[str, Any]:
         return {"renderer": "test double", "gpu": False}
+
+    # A SceneRenderer too: the scene it is given is recorded, not drawn.
+    async def add_model(self, model_id: int, first_slot: int, geometry: ModelGeometry) -> None:
+        self.models[model_id] = (first_slot, geometry)
+
+    async def remove_model(self, model_id: int) -> None:
+        del self.models[model_id]
+
+    def set_state(self, state: SceneState) -> None:
+        self.states.append(state)
 
     async def aclose(self) -> None:
         self.closed = True

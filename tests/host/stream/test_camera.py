@@ -180,3 +180,33 @@ def test_the_target_cannot_wander_off_to_infinity() -> None:
     view = camera.view(640, 480)
     assert all(math.isfinite(v) for v in (*view.eye, *view.target, view.near, view.far))
     assert max(abs(v) for v in camera.pose.target) <= 1000
+
+
+def test_look_puts_the_eye_where_asked_and_orbit_goes_on_from_there() -> None:
+    camera = OrbitCamera.framing(BOX)
+    camera.look(position=(3.0, 4.0, 0.0), target=(0.0, 0.0, 0.0), fov=30.0)
+    assert camera.eye == pytest.approx((3.0, 4.0, 0.0))
+    assert camera.fov == 30.0
+    assert camera.view(640, 480).fov_y_degrees == 30.0
+
+    camera.look(target=(0.0, 4.0, 0.0))  # the eye stays, only the target moves
+    assert camera.eye == pytest.approx((3.0, 4.0, 0.0))
+    assert camera.pose.pitch == pytest.approx(0.0)
+
+    with pytest.raises(ValueError, match="same point"):
+        camera.look(position=(0.0, 4.0, 0.0))
+    assert camera.eye == pytest.approx((3.0, 4.0, 0.0)), "a refused look changes nothing"
+
+
+def test_a_ray_through_the_picture_matches_the_view() -> None:
+    camera = OrbitCamera.framing(BOX, aspect=2.0)
+    camera.look(position=(0.0, 0.0, 10.0), target=(0.0, 0.0, 0.0), fov=90.0)
+
+    origin, middle = camera.ray(0.5, 0.5)
+    assert origin == pytest.approx((0.0, 0.0, 10.0))
+    assert middle == pytest.approx((0.0, 0.0, -1.0))
+    # At fov 90 the top edge is 45 degrees up; the right edge, at aspect 2, atan(2) across.
+    _, top = camera.ray(0.5, 0.0)
+    assert top == pytest.approx((0.0, math.sqrt(0.5), -math.sqrt(0.5)))
+    _, right = camera.ray(1.0, 0.5)
+    assert right == pytest.approx((2 / math.sqrt(5), 0.0, -1 / math.sqrt(5)))

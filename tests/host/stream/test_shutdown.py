@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from renderhub.host.config import FetchLimits, HostConfig
-from renderhub.host.frames import FrameSource
+from renderhub.host.frames import SceneRenderer
 from renderhub.host.server import serve_host
 from renderhub.host.state import HostState
 from renderhub.model_sources import ModelPolicy
@@ -74,7 +74,7 @@ async def running(tmp_path: Path, keys: Keys) -> AsyncIterator[RunningHost]:
     )
     source = PictureSource()
 
-    async def start_renderer(state: HostState) -> FrameSource:
+    async def start_renderer(state: HostState) -> SceneRenderer:
         return source
 
     listener = socket.create_server(("127.0.0.1", 0))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,7 +16,14 @@ from renderhub.host.state import HostState
 from renderhub.host.stream.auth import ClientAuth
 from renderhub.host.stream.streamer import Streamer
 from renderhub.sizes import SessionSize
-from tests.host.stream.conftest import CONTROL_TOKEN, Keys, StreamHost, ready_state
+from tests.host.stream.conftest import (
+    CONTROL_TOKEN,
+    Keys,
+    StreamHost,
+    attach,
+    ready_state,
+    scene_runtime,
+)
 from tests.host.stream.doubles import PictureSource
 from tests.host.stream.peers import Viewer, bearer
 
@@ -52,7 +61,7 @@ async def post_offer(
 ) -> httpx.Response:
     streamer = Streamer(app_state)
     if source is not None:
-        await streamer.attach(source)
+        await attach(streamer, source, await scene_runtime(Path(tempfile.mkdtemp())))
     app = build_app(app_state, CONTROL_TOKEN, streamer, auth)
     transport = httpx.ASGITransport(app=app)
     try:

@@ -7,17 +7,22 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from renderhub.host.camera import OrbitCamera
 from renderhub.host.frames import View
-from tests.host.stream.conftest import BOUNDS, HEIGHT, WIDTH, Keys, StreamHost, open_host
+from tests.host.stream.conftest import HEIGHT, WIDTH, Keys, StreamHost, open_host
 from tests.host.stream.doubles import eye_colour
 from tests.host.stream.peers import Viewer, close_to, marker_is
 
 MakeViewer = Callable[..., Viewer]
 
 
+CUBE_BOUNDS = np.array([[-0.5, -0.5, -0.5], [0.5, 0.5, 0.5]])  # the cube sample's
+
+
 def home_view() -> View:
-    return OrbitCamera.framing(BOUNDS, aspect=WIDTH / HEIGHT).view(WIDTH, HEIGHT)
+    return OrbitCamera.framing(CUBE_BOUNDS, aspect=WIDTH / HEIGHT).view(WIDTH, HEIGHT)
 
 
 async def test_the_client_sees_the_scene_and_steers_it(
@@ -38,12 +43,13 @@ async def test_the_client_sees_the_scene_and_steers_it(
         "renderer": "test double",
         "polygons": 12,
         "message": None,
+        "models": [host.runtime.model.entity_json(host.runtime.model.model_roots()[0])],
     }
     first = await viewer.picture(close_to(eye_colour(home_view())))
     assert first.shape == (HEIGHT, WIDTH, 3)
 
     viewer.send({"type": "orbit", "dx": 0.5, "dy": 0.0, "seq": 1})
-    camera = OrbitCamera.framing(BOUNDS, aspect=WIDTH / HEIGHT)
+    camera = OrbitCamera.framing(CUBE_BOUNDS, aspect=WIDTH / HEIGHT)
     camera.apply({"type": "orbit", "dx": 0.5, "dy": 0.0})
     await viewer.picture(close_to(eye_colour(camera.view(WIDTH, HEIGHT))))
     assert host.source.last_view is not None

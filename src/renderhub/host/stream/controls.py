@@ -1,29 +1,20 @@
 """What the client steers over the data channel: camera, picture size, frame rate, marker.
 
-Each message is one JSON object with a "type"; any message may carry "seq", a whole number
-the client counts its inputs with. The newest applied seq (mod 65536) is what the marker
-shows, so a client can tell which input a decoded frame already reflects.
+Any message may carry "seq", a whole number the client counts its inputs with. The newest
+applied seq (mod 65536; scene requests count too) is what the marker shows, so a client can
+tell which input a decoded frame already reflects.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from renderhub.host.camera import OrbitCamera
-from renderhub.host.commands import (
-    CommandError,
-    FrameRate,
-    Marker,
-    Ping,
-    Resolution,
-    parse_command,
-)
+from renderhub.host.commands import Command, FrameRate, Marker, Ping, Resolution
 from renderhub.host.frames import View
 
 DEFAULT_FPS = 30
-MAX_MESSAGE_CHARS = 4096
 
 
 Reply = dict[str, Any]
@@ -55,13 +46,19 @@ class Controls:
         marker = self.seq % 65536 if self.marker_enabled else None
         return self.camera.view(self.width, self.height, marker)
 
-    def handle(self, raw: str | bytes) -> Reply | None:
-        """Apply one message; return the reply to send, if any; raise CommandError.
+    def applied(self, seq: int | None) -> None:
+        """A request with `seq` has been applied: the marker shows it from the next frame."""
+        if seq is not None:
+            self.seq = seq
 
-        A refused message changes nothing."""
-        command = parse_command(_json_object(raw))
+    def apply(self, command: Command) -> Reply | None:
+        """Apply one camera or stream input (parsed already); return the pong of a ping.
+        Its seq becomes the newest applied one (a ping's does not: a ping is no input)."""
         if isinstance(command, Ping):
-            return {"type": "pong", "t": command.t}  # a ping is no input: seq stays
+            pong: Reply = {"type": "pong", "t": command.t}
+            if command.seq is not None:
+                pong["seq"] = command.seq
+            return pong
         if isinstance(command, Resolution):
             self.width, self.height = command.width, command.height
             self.camera.aspect = command.width / command.height
@@ -72,20 +69,5 @@ class Controls:
             self.marker_enabled = command.enabled
         else:
             self.camera.apply(command)  # type: ignore[arg-type]
-        if command.seq is not None:
-            self.seq = command.seq
+        self.applied(command.seq)
         return None
-
-
-def _json_object(raw: str | bytes) -> dict[str, Any]:
-    if not isinstance(raw, str):
-        raise CommandError("Messages must be JSON text, not binary.")
-    if len(raw) > MAX_MESSAGE_CHARS:
-        raise CommandError(f"Messages may be at most {MAX_MESSAGE_CHARS} characters long.")
-    try:
-        message = json.loads(raw)
-    except ValueError:
-        raise CommandError("Messages must be JSON objects; this one is not valid JSON.") from None
-    if not isinstance(message, dict):
-        raise CommandError('Messages must be JSON objects such as {"type": "reset"}.')
-    return message

@@ -1,7 +1,8 @@
 """One connected client: its peer connection, video track, data channel and their end.
 
-The session answers the client's offer, renders video for it while it is connected, applies
-its commands, and ends when the client goes or when the host tells it to (then the client
+The session answers the client's offer, renders video for it while it is connected, answers
+its messages (runtime.channel: camera inputs to its Controls, scene requests to the session's
+SceneRuntime), and ends when the client goes or when the host tells it to (then the client
 first gets a "bye" with the reason).
 
 A client has gone when its connection fails or closes, never comes up, is "disconnected" for
@@ -24,7 +25,8 @@ from typing import Any
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import SessionDescription
 
-from renderhub.host.commands import CommandError
+from renderhub.host.runtime.channel import SceneChannel
+from renderhub.host.runtime.runtime import SceneRuntime
 from renderhub.host.stream.controls import Controls
 from renderhub.host.stream.ice import without_mdns_candidates
 from renderhub.host.stream.pacing import Pacer
@@ -54,6 +56,7 @@ class ClientSession:
         pc: RTCPeerConnection,
         renderer: Renderer,
         controls: Controls,
+        runtime: SceneRuntime,
         stats: StreamStats,
         hello: Callable[[], dict[str, Any]],
         on_end: Callable[[ClientSession], None],
@@ -75,6 +78,7 @@ class ClientSession:
             renderer, controls.view, self._pacer, self._connected, stats, self._render_failed
         )
         self._channel: RTCDataChannel | None = None
+        self.messages = SceneChannel(controls, runtime, stats, self._send)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._gone_timer: asyncio.Task[Any] | None = None
         self._ending: asyncio.Task[None] | None = None
@@ -181,7 +185,8 @@ class ClientSession:
             log.info("ignoring a second data channel %r", channel.label)
             return
         self._channel = channel
-        channel.on("message", self._on_message)
+        channel.on("message", self.messages.receive)
+        self._start(self.messages.run(), "messages")
         if channel.readyState == "open":
             self._greet()
         else:
@@ -189,14 +194,6 @@ class ClientSession:
 
     def _greet(self) -> None:
         self._send({"type": "hello", **self._hello()})
-
-    def _on_message(self, raw: str | bytes) -> None:
-        try:
-            reply = self.controls.handle(raw)
-        except CommandError as exc:
-            reply = {"type": "error", "message": exc.message}
-        if reply is not None:
-            self._send(reply)
 
     def _send(self, message: dict[str, Any]) -> bool:
         channel = self._channel

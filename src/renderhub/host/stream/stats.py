@@ -10,16 +10,28 @@ from dataclasses import dataclass, field
 
 FPS_WINDOW_SECONDS = 5.0
 RECENT_SAMPLES = 300  # ten seconds at 30 fps
+RECENT_SECONDS = 1.0  # what the stats request's medians cover
 
 
 class Timings:
     """The most recent `size` durations (milliseconds) of one step, summarised on demand."""
 
-    def __init__(self, size: int = RECENT_SAMPLES) -> None:
+    def __init__(
+        self, size: int = RECENT_SAMPLES, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.clock = clock
         self._samples: deque[float] = deque(maxlen=size)
+        self._times: deque[float] = deque(maxlen=size)
 
     def add(self, ms: float) -> None:
         self._samples.append(ms)
+        self._times.append(self.clock())
+
+    def recent_median(self, seconds: float = RECENT_SECONDS) -> float | None:
+        """The median of the samples of the last `seconds` (None when there were none)."""
+        since = self.clock() - seconds
+        recent = sorted(ms for ms, at in zip(self._samples, self._times, strict=True) if at > since)
+        return _rounded(_percentile(recent, 50))
 
     def summary(self) -> dict[str, float | int | None]:
         """{"median", "p95", "samples"}; the figures are None before the first sample."""
@@ -57,6 +69,10 @@ class StreamStats:
     _sent_at: deque[float] = field(default_factory=lambda: deque(maxlen=60 * 10))
     _streaming_since: float | None = None
     _last_transport: _TransportSample | None = None
+
+    def __post_init__(self) -> None:
+        for timings in (self.render_ms, self.frame_ms, self.encode_ms, self.send_ms):
+            timings.clock = self.clock
 
     def frame_rendered(self, render_ms: float, frame_ms: float) -> None:
         """A frame was rendered (`render_ms` by the renderer's own account) and handed to

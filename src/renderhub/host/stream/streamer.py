@@ -17,7 +17,8 @@ from aiortc.sdp import SessionDescription
 
 from renderhub.errors import BadRequest, Conflict, ServiceUnavailable
 from renderhub.host.camera import OrbitCamera
-from renderhub.host.frames import DEFAULT_HEIGHT, DEFAULT_WIDTH, FrameSource
+from renderhub.host.frames import DEFAULT_HEIGHT, DEFAULT_WIDTH, SceneRenderer
+from renderhub.host.runtime.runtime import SceneRuntime
 from renderhub.host.state import HostState, Phase
 from renderhub.host.stream.controls import DEFAULT_FPS, Controls
 from renderhub.host.stream.encoding import configure_aiortc
@@ -57,19 +58,22 @@ class Streamer:
             gather_only_on(self.settings.ice_addresses)
         self.stats = StreamStats()
         self.renderer: Renderer | None = None
+        self.runtime: SceneRuntime | None = None
         self.client: ClientSession | None = None
         self._renderer_error: str | None = None
         self._closing: asyncio.Task[None] | None = None
 
-    async def attach(self, source: FrameSource) -> None:
-        """The renderer is running: clients may connect from now on. If the host is already
-        ending, the source is closed instead."""
+    async def attach(self, source: SceneRenderer, runtime: SceneRuntime) -> None:
+        """The renderer is running and shows `runtime`'s scene: clients may connect from now
+        on. If the host is already ending, the source is closed instead."""
         if self._closing is not None:
+            await runtime.aclose()
             await source.aclose()
             return
         if self.renderer is not None:
             raise RuntimeError("a renderer is already attached")
         self.renderer = Renderer(source)
+        self.runtime = runtime
 
     def renderer_failed(self, message: str) -> None:
         """The renderer could not start; clients are told `message`."""
@@ -80,11 +84,11 @@ class Streamer:
 
         Raises ServiceUnavailable (503) until the host can stream, Conflict (409) while
         another client is connected, BadRequest (400) for an offer it cannot use."""
-        renderer = self._ready_renderer()
+        renderer, runtime = self._ready_renderer()
         if self.client is not None and not self.client.ending:
             raise Conflict(ALREADY_CONNECTED)
         _check_offer(offer_sdp)
-        session = self._new_session(renderer)
+        session = self._new_session(renderer, runtime)
         self.client = session  # claimed before the first await: a racing offer gets 409
         try:
             answer = await session.answer(offer_sdp)
@@ -97,7 +101,7 @@ class Streamer:
         log.info("client answered, video %s", session.codec)
         return answer
 
-    def _ready_renderer(self) -> Renderer:
+    def _ready_renderer(self) -> tuple[Renderer, SceneRuntime]:
         if self._closing is not None:
             raise ServiceUnavailable("The session is ending.")
         if self.state.assignable:
@@ -110,15 +114,15 @@ class Streamer:
             raise ServiceUnavailable(f"The session's models failed to load: {self.state.error}")
         if self._renderer_error is not None:
             raise ServiceUnavailable(self._renderer_error)
-        if self.renderer is None:
+        if self.renderer is None or self.runtime is None:
             raise ServiceUnavailable("The renderer is starting; try again shortly.", retry_after=1)
         if self.renderer.failure is not None:
             raise ServiceUnavailable(self.renderer.failure)
-        return self.renderer
+        return self.renderer, self.runtime
 
-    def _new_session(self, renderer: Renderer) -> ClientSession:
+    def _new_session(self, renderer: Renderer, runtime: SceneRuntime) -> ClientSession:
         settings = self.settings
-        bounds = self.state.scene.bounds if self.state.scene is not None else None
+        bounds = runtime.model.bounds
         camera = OrbitCamera.framing(bounds, aspect=settings.width / settings.height)
         controls = Controls(camera, settings.width, settings.height, settings.fps)
         configuration = RTCConfiguration(iceServers=[s.to_rtc() for s in settings.ice_servers])
@@ -126,6 +130,7 @@ class Streamer:
             RTCPeerConnection(configuration),
             renderer,
             controls,
+            runtime,
             self.stats,
             hello=self._hello,
             on_end=self._session_ended,
@@ -134,14 +139,15 @@ class Streamer:
 
     def _hello(self) -> dict[str, Any]:
         controls = self.client.controls if self.client is not None else None
-        polygons = self.state.scene.polygons if self.state.scene is not None else 0
+        model = self.runtime.model if self.runtime is not None else None
         return {
             "width": controls.width if controls else self.settings.width,
             "height": controls.height if controls else self.settings.height,
             "fps": controls.fps if controls else self.settings.fps,
             "renderer": self.renderer.info().get("renderer") if self.renderer else None,
-            "polygons": polygons,
-            "message": self.state.budget.message(polygons),
+            "polygons": model.polygons_loaded if model else 0,
+            "message": model.over_limit_message() if model else None,
+            "models": [model.entity_json(root) for root in model.model_roots()] if model else [],
         }
 
     def _session_ended(self, session: ClientSession) -> None:
@@ -159,6 +165,8 @@ class Streamer:
     async def _close(self, reason: str) -> None:
         if self.client is not None:
             await self.client.end(reason)
+        if self.runtime is not None:
+            await self.runtime.aclose()
         if self.renderer is not None:
             await self.renderer.aclose()
 
