@@ -54,7 +54,8 @@ from renderhub.conversions.jobs import (
     OutputLocation,
 )
 from renderhub.host.meshes import build_scene, load_model_file
-from renderhub.host.render.scene_data import area_weighted_normals, scene_data
+from renderhub.host.render.scene_data import scene_data
+from renderhub.host.runtime.vertex_data import area_weighted_normals
 from renderhub.samples.procedural import make_triangle_mesh
 
 API = "api-version=2021-01-01"

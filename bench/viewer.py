@@ -5,6 +5,13 @@ Per model: frames per second decoded in the browser at 1280x720, time from the v
 to its first decoded frame, and input-to-video latency (median, p95) measured in the browser
 with the frame marker (the host draws the newest applied input's number into each frame).
 
+Where that latency goes, stage by stage (medians, ms): the host's render / frame / encode /
+send times (/inspector.json), the browser's jitter buffer and decode (getStats' inbound-rtp),
+and, per marked frame, input sent -> its last packet received -> presented -> seen in a
+requestVideoFrameCallback. And the frame accounting over the fps window: frames the host sent
+against those the browser received, decoded, dropped and presented, with the losses,
+retransmission requests and freezes that explain the difference.
+
     .venv/bin/python bench/viewer.py [--triangles 100000,1000000] [--seconds 10]
 """
 
@@ -15,6 +22,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -99,20 +107,25 @@ def _measure(signed_in: SignedIn, model: str, options: Any) -> dict:
             page.goto(f"{base}/viewer#token={token}&measure=1&width=1280&height=720")
             page.wait_for_function("window.renderhubViewer.stats.framesDecoded > 0", timeout=30_000)
             first = page.evaluate("() => window.renderhubViewer.stats.offerToFirstFrameMs")
+            before = _counters(page, base, token)
             fps = _fps(page, options.seconds)
+            after_fps = _counters(page, base, token)
             latencies = _latencies(page, options.inputs)
-            inspector = httpx.get(
-                f"{base}/inspector.json", headers={"Authorization": f"Bearer {token}"}
-            ).json()
+            after = _counters(page, base, token)
+            frames = page.evaluate("() => window.renderhubViewer.stats.latencyFrames")
     finally:
         client.post(f"/accounts/{signed_in.account_id}/sessions/{session_id}/:stop?{API}")
+    inspector = after["inspector"]
     return {
         "model": model, "polygons": (inspector.get("scene") or {}).get("polygons"),
         "renderer": inspector.get("renderer"), "codec": (inspector.get("video") or {}).get("codec"),
         "fps_decoded_in_browser": round(fps, 1),
         "fps_sent_by_host": (inspector.get("video") or {}).get("fps"),
         "offer_to_first_frame_ms": round(first, 1),
-        "input_to_video_ms": summary(latencies, digits=1), "inspector": inspector,
+        "input_to_video_ms": summary(latencies, digits=1),
+        "input_to_video_stages_ms": _stages(latencies, frames, after_fps, after),
+        "frame_accounting": _accounting(before, after_fps),
+        "inspector": inspector,
     }  # fmt: skip
 
 
@@ -140,12 +153,136 @@ def _fps(page: Page, seconds: float) -> float:
 
 
 def _latencies(page: Page, count: int) -> list[float]:
-    page.evaluate("() => { window.renderhubViewer.stats.latenciesMs.length = 0; }")
+    page.evaluate(
+        "() => { const s = window.renderhubViewer.stats; s.latenciesMs = []; s.latencyFrames = [] }"
+    )
     for _ in range(count):
         page.evaluate("() => window.renderhubViewer.sendInput({type: 'orbit', dx: 0.02, dy: 0})")
         time.sleep(0.25)  # one input at a time: each latency is measured on its own
     values: list[float] = page.evaluate("() => window.renderhubViewer.stats.latenciesMs")
     return values
+
+
+_INBOUND_VIDEO = """async () => {
+  const report = await window.renderhubViewer.session.peer.getStats();
+  for (const stats of report.values()) {
+    if (stats.type === "inbound-rtp" && stats.kind === "video") return stats;
+  }
+  return {};
+}"""
+INBOUND_COUNTERS = (
+    "framesReceived", "framesDecoded", "framesDropped", "keyFramesDecoded", "packetsReceived",
+    "packetsLost", "nackCount", "pliCount", "firCount", "freezeCount", "totalFreezesDuration",
+    "pauseCount", "jitterBufferDelay", "jitterBufferEmittedCount", "totalDecodeTime",
+    "totalAssemblyTime", "totalProcessingDelay",
+)  # fmt: skip
+
+
+def _counters(page: Page, base: str, token: str) -> dict[str, Any]:
+    """The host's figures, the browser's inbound video counters and its presented frames,
+    read together."""
+    inspector = httpx.get(
+        f"{base}/inspector.json", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    inbound = page.evaluate(_INBOUND_VIDEO)
+    return {
+        "inspector": inspector,
+        "inbound": {name: inbound.get(name) for name in INBOUND_COUNTERS},
+        "presented": page.evaluate("() => window.renderhubViewer.stats.framesDecoded"),
+    }
+
+
+def _delta(after: dict[str, Any], before: dict[str, Any], name: str) -> float | None:
+    low, high = before["inbound"].get(name), after["inbound"].get(name)
+    return None if low is None or high is None else high - low
+
+
+def _per(total: float | None, count: float | None, scale: float = 1000.0) -> float | None:
+    """total / count (seconds per item as ms by default), None when either is unknown."""
+    return None if total is None or not count else round(total / count * scale, 2)
+
+
+def _stages(
+    latencies: list[float], frames: list[dict], before: dict[str, Any], after: dict[str, Any]
+) -> dict[str, Any]:
+    """Where input -> video time goes: the host's steps, the browser's, and per marked frame
+    the time from the input to its frame's arrival, presentation and sighting."""
+    video = after["inspector"].get("video") or {}
+    timings = video.get("timingsMs") or {}
+
+    def host(step: str) -> float | None:
+        return (timings.get(step) or {}).get("median")
+
+    def median_of(start: str, end: str) -> float | None:
+        values = [f[end] - f[start] for f in frames if f.get(start) is not None and f.get(end)]
+        return round(statistics.median(values), 2) if values else None
+
+    round_trip = video.get("rtcpRoundTripMs")
+    received = median_of("sentMs", "receiveTime")
+    host_work = [host("frame"), host("encode"), host("send")]
+    one_way = None if round_trip is None else round_trip / 2
+    waiting = None
+    if received is not None and None not in host_work and one_way is not None:
+        waiting = round(received - sum(host_work) - one_way, 2)  # type: ignore[arg-type]
+    return {
+        "total_median": round(statistics.median(latencies), 2) if latencies else None,
+        "input_to_frame_received": received,
+        "host": {
+            "input_to_render_start": waiting,
+            "render": host("render"), "frame": host("frame"),
+            "encode": host("encode"), "send": host("send"),
+            "network_one_way": None if one_way is None else round(one_way, 2),
+        },
+        "browser": {
+            "jitter_buffer": _per(_delta(after, before, "jitterBufferDelay"),
+                                  _delta(after, before, "jitterBufferEmittedCount")),
+            "decode": _per(_delta(after, before, "totalDecodeTime"),
+                           _delta(after, before, "framesDecoded")),
+            "frame_received_to_presented": median_of("receiveTime", "presentationTime"),
+            "presented_to_expected_display": median_of("presentationTime", "expectedDisplayTime"),
+            "presented_to_seen": median_of("presentationTime", "seenMs"),
+        },
+        "marked_frames": len(frames),
+        "notes": (
+            "input_to_render_start is what is left of input_to_frame_received after the "
+            "host's frame (render + readback), encode and send medians and half the RTCP "
+            "round trip: the data channel, the wait for the next frame slot, the pacer; the "
+            "host does not report it itself. frame_received_to_presented holds the jitter "
+            "buffer and the decode."
+        ),
+    }  # fmt: skip
+
+
+def _accounting(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Frames over the fps window: sent by the host, then received, decoded, dropped and
+    presented by the browser, with what explains the difference."""
+    sent_before = (before["inspector"].get("video") or {}).get("framesSent") or 0
+    sent_after = (after["inspector"].get("video") or {}).get("framesSent") or 0
+    counts = {name: _delta(after, before, name) for name in INBOUND_COUNTERS}
+    sent = sent_after - sent_before
+    received, decoded = counts["framesReceived"] or 0, counts["framesDecoded"] or 0
+    presented = after["presented"] - before["presented"]
+    reasons = []
+    if sent > received:
+        reasons.append(
+            f"{sent - received} frames never completed in the browser: packets lost "
+            f"{counts['packetsLost']}, NACKs {counts['nackCount']}, PLIs {counts['pliCount']}"
+        )
+    if received > decoded:
+        reasons.append(f"{received - decoded} received frames not decoded "
+                       f"(dropped {counts['framesDropped']})")  # fmt: skip
+    if decoded > presented:
+        reasons.append(
+            f"{decoded - presented} decoded frames never presented: a newer frame replaced "
+            "them before the compositor's next refresh"
+        )
+    if counts["freezeCount"]:
+        reasons.append(f"{counts['freezeCount']} freezes, {counts['totalFreezesDuration']} s")
+    return {
+        "host_sent": sent, "browser_received": received, "browser_decoded": decoded,
+        "browser_presented": presented, "counters": counts,
+        "why_fewer": reasons or ["none: every frame sent was received, decoded and presented"],
+    }  # fmt: skip
 
 
 def _machine() -> dict[str, Any]:

@@ -30,7 +30,7 @@ from renderhub.assets import (
     AssetTexture,
 )
 from renderhub.conversions.settings_file import ConversionSettings, axis_source
-from renderhub.host.render.scene_data import area_weighted_normals, rgba_rows
+from renderhub.host.runtime.vertex_data import area_weighted_normals, rgba_rows
 
 NEUTRAL_GREY = (180 / 255, 180 / 255, 180 / 255, 1.0)
 

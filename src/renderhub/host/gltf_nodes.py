@@ -30,17 +30,17 @@ _JSON_CHUNK = 0x4E4F534A
 
 
 def read_gltf_document(path: Path) -> dict[str, Any]:
-    """The glTF JSON of a .gltf file, or of a .glb file's JSON chunk."""
-    data = path.read_bytes()
-    if data[:4] != b"glTF":
-        document = json.loads(data)
-    else:
-        _magic, _version, _length = _GLB_HEADER.unpack_from(data, 0)
-        chunk_length, chunk_type = _CHUNK_HEADER.unpack_from(data, _GLB_HEADER.size)
-        if chunk_type != _JSON_CHUNK:
-            raise ValueError("the GLB's first chunk is not JSON")
-        start = _GLB_HEADER.size + _CHUNK_HEADER.size
-        document = json.loads(data[start : start + chunk_length])
+    """The glTF JSON of a .gltf file, or of a .glb file's JSON chunk (read alone: the
+    binary chunk after it, most of the file, is not read again)."""
+    with path.open("rb") as file:
+        head = file.read(_GLB_HEADER.size + _CHUNK_HEADER.size)
+        if head[:4] != b"glTF":
+            document = json.loads(head + file.read())
+        else:
+            chunk_length, chunk_type = _CHUNK_HEADER.unpack_from(head, _GLB_HEADER.size)
+            if chunk_type != _JSON_CHUNK:
+                raise ValueError("the GLB's first chunk is not JSON")
+            document = json.loads(file.read(chunk_length))
     if not isinstance(document, dict):
         raise ValueError("it is not a glTF document")
     return document

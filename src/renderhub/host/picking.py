@@ -174,7 +174,11 @@ class PickableMesh:
             raise BadRequest("entity id must be an integer", target="entity_id")
         self.entity_id = entity_id
         self.geometry = geometry
-        self.move_to(np.eye(4) if transform is None else transform)
+        if transform is None:  # the identity needs no checks (a model's parts start there)
+            identity = np.eye(4)
+            self._place(identity, identity.copy(), _world_boxes(identity[None], [self])[0])
+        else:
+            self.move_to(transform)
 
     @property
     def transform(self) -> np.ndarray:

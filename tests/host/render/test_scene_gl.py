@@ -5,6 +5,7 @@ state alone."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from renderhub.host.render.geometry import (
     SceneState,
 )
 from renderhub.host.render.gl import BACKGROUND, GlRenderer
+from renderhub.host.render.gl_models import _spans, model_draws, part_bounds, part_ranges
 from renderhub.host.render.gl_outline import OUTLINE_COLOUR
 from renderhub.host.render.state_texture import normal_matrices
 from tests.host.render.rendering import (
@@ -334,3 +336,60 @@ def test_an_empty_model_and_an_empty_scene_draw_the_background(renderer: GlRende
     pixels = shown(renderer, state_with(1, flags=flags(SELECTED)), front_view())
 
     assert not object_mask(pixels).any()
+
+
+def test_part_ranges_are_found_when_grouped_and_not_guessed_otherwise() -> None:
+    grouped = geometry_of(box(0.5), box(0.5), box(0.5))  # 12 triangles each, in part order
+    shuffled = replace(grouped, indices=grouped.indices.reshape(-1, 3)[::-1].ravel().copy())
+    draw = model_draws(grouped)[0]
+
+    ranges = part_ranges(grouped, draw)
+
+    assert ranges is not None and ranges.tolist() == [0, 36, 72, 108]
+    assert part_ranges(shuffled, draw) is None
+    assert _spans(ranges, np.array([0, 2])) == [(0, 36), (72, 36)]
+    assert _spans(ranges, np.array([1, 2])) == [(36, 72)]  # adjacent parts: one draw
+
+
+def test_see_through_and_outline_are_the_same_whatever_the_triangle_order(
+    renderer: GlRenderer,
+) -> None:
+    grouped = geometry_of(  # single-sided: one see-through layer, so order-independent
+        box(0.6, (0.0, 0.0, 0.8)),
+        box(1.6, (0.0, 0.0, -1.0)),
+        box(0.4, (0.8, 0.6, 0.0)),
+        single_sided=True,
+    )
+    rng = np.random.default_rng(3)
+    triangles = grouped.indices.reshape(-1, 3)
+    shuffled = replace(grouped, indices=triangles[rng.permutation(len(triangles))].ravel())
+    state = state_with(3, flags=flags(SEE_THROUGH, 0, SELECTED))
+
+    renderer.add_model(1, 0, grouped)
+    in_order = shown(renderer, state, front_view())
+    renderer.remove_model(1)
+    renderer.add_model(2, 0, shuffled)
+    any_order = renderer.render(front_view())
+
+    assert outline_mask(in_order).sum() > 100
+    assert np.abs(in_order.astype(int) - any_order).max() <= 2
+
+
+def test_part_bounds_whatever_the_vertex_order() -> None:
+    grouped = geometry_of(box(0.5, (-1.0, 0.0, 0.0)), box(1.0, (2.0, 0.0, 0.0)), box(0.2))
+    order = np.random.default_rng(5).permutation(grouped.vertices)
+    where = np.argsort(order).astype(np.uint32)
+    shuffled = replace(
+        grouped,
+        positions=grouped.positions[order],
+        normals=grouped.normals[order],
+        colours=grouped.colours[order],
+        parts=grouped.parts[order],
+        indices=where[grouped.indices],
+    )
+
+    for geometry in (grouped, shuffled):
+        bounds = part_bounds(geometry)
+        assert np.allclose(bounds[0], [[-1.25, -0.25, -0.25], [-0.75, 0.25, 0.25]])
+        assert np.allclose(bounds[1], [[1.5, -0.5, -0.5], [2.5, 0.5, 0.5]])
+        assert np.allclose(bounds[2], [[-0.1] * 3, [0.1] * 3])

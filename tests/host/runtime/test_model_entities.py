@@ -3,11 +3,16 @@ moving entities (all or nothing)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+import trimesh
 
+from renderhub.host.meshes import load_model_file
 from renderhub.host.runtime.errors import ErrorCode, SceneError
 from renderhub.host.runtime.model import MAX_BATCH, SceneModel, TransformChange
 from tests.host.runtime.model_files import (
@@ -247,3 +252,57 @@ def test_a_file_name_is_taken_from_a_url_without_its_query(tmp_path: Path) -> No
     assert root["metadata"] == {
         "url": "https://account.blob.core.windows.net/models/My%20Car.glb?<SAS redacted>"
     }
+
+
+def test_an_empty_scene_has_no_slots_entities_bounds_or_hits() -> None:
+    scene = SceneModel()
+
+    state = scene.state()
+    assert (state.slots, state.matrices.shape, state.checkerboard) == (0, (0, 4, 4), None)
+    assert scene.entities_json() == [] and scene.model_roots() == []
+    assert scene.bounds is None and scene.polygons_loaded == scene.polygons_visible == 0
+    assert scene.raycast((0.0, 0.0, 5.0), (0.0, 0.0, -1.0)) == []
+
+
+def test_a_model_without_triangles_has_entities_but_no_bounds_or_slots(tmp_path: Path) -> None:
+    path = tmp_path / "points.ply"
+    path.write_bytes(trimesh.PointCloud(np.eye(3)).export(file_type="ply"))
+    scene = SceneModel()
+
+    added = scene.add_model(load_model_file("points.ply", path))
+
+    assert added.geometry.part_count == 0 and scene.slots_of(added.root) == range(0, 0)
+    entities = scene.entities_json()
+    assert [(e["name"], e["polygons"], "bounds" in e) for e in entities] == [
+        ("points.ply", 0, False),
+        ("points", 0, False),
+    ]
+    assert scene.state().slots == 0
+
+
+def test_preparing_touches_nothing_and_a_prepared_model_is_committed_once(
+    scene: SceneModel,
+) -> None:
+    before = snapshot(scene)
+    prepared: list[object] = []
+    worker = threading.Thread(
+        target=lambda: prepared.append(scene.prepare_model(load_sample("torus-knot.glb")))
+    )
+    worker.start()
+    worker.join()
+    assert snapshot(scene) == before
+
+    scene.commit_model(prepared[0])
+    with pytest.raises(ValueError, match="once"):
+        scene.commit_model(prepared[0])
+    assert scene.model_roots() == [CAR_ROOT, 6]
+
+
+def test_the_scene_model_imports_without_trimesh() -> None:
+    """A host imports the runtime at start; trimesh (and Embree) come with the first model."""
+    code = "import sys, renderhub.host.runtime.model; print('trimesh' in sys.modules)"
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+
+    assert shown.stdout.strip() == "False"

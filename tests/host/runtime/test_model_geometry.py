@@ -17,11 +17,11 @@ from trimesh.visual.texture import TextureVisuals
 from renderhub.host.render.geometry import ModelGeometry
 from renderhub.host.runtime.geometry_builder import (
     MAX_PARTS,
-    NEUTRAL_GREY,
     TooManyParts,
     model_geometry,
     part_sources,
 )
+from renderhub.host.runtime.vertex_data import NEUTRAL_GREY
 from renderhub.host.scene import LoadedModel, ModelNode, mark_sidedness
 from renderhub.samples.procedural import make_triangle_mesh
 from tests.host.runtime.model_files import SAMPLE_NAMES, load_car, load_sample

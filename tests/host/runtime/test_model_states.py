@@ -174,3 +174,16 @@ def test_a_plain_limit_speaks_of_the_standard_size() -> None:
 
     assert scene.over_limit_message() == PolygonBudget(SessionSize.STANDARD, 10).message(12)
     assert SceneModel().over_limit_message() is None
+
+
+def test_a_request_that_changes_nothing_keeps_the_version(scene: SceneModel) -> None:
+    plane = scene.add_cut_plane((0.0, 0.0, 0.0), (0.0, 1.0, 0.0))
+    version = scene.version
+
+    scene.set_state(BODY, StateChange())
+    scene.set_cut_plane(plane)
+    scene.set_transforms([])
+
+    assert scene.version == version
+    scene.set_state(BODY, StateChange(selected=False))
+    assert scene.version == version + 1

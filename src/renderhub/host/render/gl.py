@@ -45,6 +45,7 @@ STATE_UNIT = 0
 _SOFTWARE = ("llvmpipe", "softpipe", "swrast", "software")
 
 Bounds = tuple[tuple[float, float, float], tuple[float, float, float]]
+_Chosen = tuple[GpuModel, np.ndarray | None]  # a model and the parts to draw (None: all)
 
 
 def create_context() -> moderngl.Context:
@@ -210,7 +211,7 @@ class GlRenderer:
         _set_camera(program, view)
         program["u_slots"] = self._state_texture.slots
         self._state_texture.use(STATE_UNIT)
-        self._draw_pass(shaders.OPAQUE_PASS, 1.0, self._models.values())
+        self._draw_pass(shaders.OPAQUE_PASS, 1.0, [(m, None) for m in self._models.values()])
         see_through = _models_with(self._models.values(), state, SEE_THROUGH)
         if self._see_through and see_through:
             self._ctx.enable(moderngl.BLEND)
@@ -224,7 +225,7 @@ class GlRenderer:
 
     def _draw_outline(self, view: View, targets: _Targets, state: SceneState) -> None:
         selected = _models_with(self._models.values(), state, SELECTED)
-        rect = selection_rect(selected, state, view)
+        rect = selection_rect([model for model, _ in selected], state, view)
         if rect is None:
             return
         self._outline.begin_mask(targets.size, rect)
@@ -236,11 +237,11 @@ class GlRenderer:
         finally:
             self._ctx.enable(moderngl.DEPTH_TEST)
 
-    def _draw_pass(self, kind: int, alpha: float, models: Iterable[GpuModel]) -> None:
+    def _draw_pass(self, kind: int, alpha: float, models: list[_Chosen]) -> None:
         self._program["u_pass"] = kind
         self._program["u_alpha"] = alpha
-        for model in models:
-            model.render(self._ctx, self._program, self._mirrored)
+        for model, parts in models:
+            model.render(self._ctx, self._program, self._mirrored, parts)
 
     def _draw_checkerboard(self, view: View, bounds: Bounds) -> None:
         if self._checker is None or self._checker.bounds != bounds:
@@ -291,13 +292,15 @@ def _context_info(ctx: moderngl.Context) -> dict[str, Any]:
     }
 
 
-def _models_with(models: Iterable[GpuModel], state: SceneState, flag: int) -> list[GpuModel]:
-    """The models with a visible part whose flags have `flag` (only they need its pass)."""
-    chosen = []
+def _models_with(models: Iterable[GpuModel], state: SceneState, flag: int) -> list[_Chosen]:
+    """The models with a visible part whose flags have `flag` (only they need its pass),
+    each with those parts."""
+    chosen: list[_Chosen] = []
     for model in models:
         flags = state.flags[model.first_slot : model.first_slot + model.part_count]
-        if ((flags & flag != 0) & (flags & HIDDEN == 0)).any():
-            chosen.append(model)
+        parts = np.flatnonzero((flags & flag != 0) & (flags & HIDDEN == 0))
+        if len(parts):
+            chosen.append((model, parts))
     return chosen
 
 

@@ -12,13 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from renderhub.host.runtime.geometry_builder import (
-    NEUTRAL_GREY,
-    PartSource,
-    area_weighted_normals,
-    model_geometry,
-    rgba_rows,
-)
+from renderhub.host.runtime.vertex_data import NEUTRAL_GREY, area_weighted_normals, rgba_rows
 
 if TYPE_CHECKING:
     import trimesh
@@ -73,6 +67,8 @@ def scene_data(scene: LoadedScene) -> SceneData:
     """Merge every mesh of `scene`, placed in the world as its file places it, into one
     SceneData (blocking: run it off the event loop); colours and sidedness as
     `renderhub.host.runtime.geometry_builder` gives them."""
+    from renderhub.host.runtime.geometry_builder import PartSource, model_geometry
+
     meshes = [
         mesh if np.allclose(world, np.eye(4)) else _placed(mesh, world)
         for model in scene.models

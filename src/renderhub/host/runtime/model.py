@@ -212,13 +212,14 @@ class SceneModel:
             value = getattr(change, name)
             if not isinstance(value, Unset) and value is not None and not isinstance(value, bool):
                 raise invalid(f"{name} must be true, false or null.", name)
-        for name, _bit in FLAGS:
-            value = getattr(change, name)
-            if not isinstance(value, Unset):
-                self._tree.set_override(entity_id, name, value)
+        given = [(name, getattr(change, name)) for name, _bit in FLAGS]
+        given = [(name, value) for name, value in given if not isinstance(value, Unset)]
+        for name, value in given:
+            self._tree.set_override(entity_id, name, value)
         if not isinstance(tint, Unset):
             self._tree.set_tint(entity_id, tint)
-        self._changed()
+        if given or not isinstance(tint, Unset):
+            self._changed()
 
     # ---- cut planes ---------------------------------------------------------------------
     def add_cut_plane(
@@ -248,7 +249,8 @@ class SceneModel:
         given["fade_colour"] = fade_colour
         fields = {name: value for name, value in given.items() if not isinstance(value, Unset)}
         plane = self._planes.change(plane_id, **fields)
-        self._changed()
+        if fields:
+            self._changed()
         return plane
 
     def remove_cut_plane(self, plane_id: int) -> None:
@@ -309,15 +311,19 @@ class SceneModel:
 
     @property
     def entity_count(self) -> int:
+        """How many entities the scene holds (roots included), for the statistics."""
         return len(self._tree.entities)
 
     @property
     def cut_plane_count(self) -> int:
+        """How many cut planes there are now, for the statistics."""
         return len(self._planes)
 
     @property
     def bounds(self) -> Any:
-        """The world bounds of everything loaded, [[min], [max]] (numpy), or None."""
+        """The world bounds of everything loaded, [[min], [max]] (numpy), or None: the box
+        around each part's local box as now placed (as an entity's `bounds`), so a turned
+        part's box may be a little larger than its vertices'."""
         low, high = self._slots.world_boxes(self._tree.world())
         if not len(low) or not np.isfinite(low).all(axis=1).any():
             return None

@@ -7,9 +7,12 @@ with no entity (row -1), so they are not drawn and rays do not meet them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from renderhub.host.picking import PickableMesh
+if TYPE_CHECKING:
+    from renderhub.host.picking import PickableMesh
 
 NO_ENTITY = -1
 

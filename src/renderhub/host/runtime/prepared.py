@@ -5,11 +5,11 @@ into position, rotation and scale. It touches nothing of the scene."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from renderhub.errors import BadRequest
-from renderhub.host.picking import MeshGeometry, PickableMesh
 from renderhub.host.render.geometry import ModelGeometry
 from renderhub.host.runtime.errors import ErrorCode, SceneError
 from renderhub.host.runtime.geometry_builder import (
@@ -18,9 +18,12 @@ from renderhub.host.runtime.geometry_builder import (
     model_geometry,
     part_sources,
 )
-from renderhub.host.runtime.transforms import decompose
+from renderhub.host.runtime.transforms import decompose_many
 from renderhub.host.scene import LoadedModel
 from renderhub.model_sources import redact
+
+if TYPE_CHECKING:
+    from renderhub.host.picking import MeshGeometry, PickableMesh
 
 
 @dataclass(eq=False)
@@ -61,7 +64,8 @@ def prepare(model: LoadedModel) -> PreparedModel:
             f"Could not load model {redact(model.url)!r}: {exc.message}.",
         ) from exc
     bounds = np.array([np.asarray(source.mesh.bounds) for source in sources]).reshape(-1, 2, 3)
-    transforms = [decompose(node.matrix) for node in model.nodes]
+    matrices = np.array([node.matrix for node in model.nodes], dtype=np.float64)
+    positions, rotations, scales = decompose_many(matrices.reshape(-1, 4, 4))
     return PreparedModel(
         model=model,
         geometry=geometry,
@@ -69,15 +73,17 @@ def prepare(model: LoadedModel) -> PreparedModel:
         part_triangles=np.array(geometry.part_triangles, dtype=np.int64),
         part_bounds=bounds,
         picks=picks,
-        positions=np.array([t[0] for t in transforms]).reshape(-1, 3),
-        rotations=np.array([t[1] for t in transforms]).reshape(-1, 4),
-        scales=np.array([t[2] for t in transforms]).reshape(-1, 3),
+        positions=positions,
+        rotations=rotations,
+        scales=scales,
     )
 
 
 def _pick_meshes(sources: list[PartSource]) -> list[PickableMesh]:
     """One PickableMesh per part, at the identity until committed and moved; parts of one
     mesh (instances) share its MeshGeometry and so its acceleration structure."""
+    from renderhub.host.picking import MeshGeometry, PickableMesh  # trimesh, Embree
+
     shared: dict[int, MeshGeometry] = {}
     picks = []
     for source in sources:

@@ -16,7 +16,6 @@ from typing import Any, Literal
 import numpy as np
 
 from renderhub.errors import BadRequest
-from renderhub.host.picking import CutPlane, cast, place_all
 from renderhub.host.render.geometry import HIDDEN, CutPlaneData
 from renderhub.host.runtime.checks import checked_vector, invalid, unit_vector
 from renderhub.host.runtime.parts import Slots
@@ -39,6 +38,8 @@ class RayCaster:
     ) -> list[dict[str, Any]]:
         """Hits of `ray` (origin, direction, mode, max_distance) against the visible parts,
         nearest first, as the protocol's hit objects. InvalidField for a bad ray."""
+        from renderhub.host.picking import CutPlane, cast  # trimesh: imported on first use
+
         origin, direction, mode, max_distance = ray
         checked_vector(origin, "origin")
         unit_vector(direction, "direction")
@@ -77,6 +78,8 @@ class RayCaster:
             self._pickable = np.concatenate(
                 [self._pickable, np.zeros(count - len(self._pickable), dtype=bool)]
             )
+        from renderhub.host.picking import place_all
+
         moved = np.flatnonzero(slots.alive & (slot_world != self._placed[:count]).any(axis=(1, 2)))
         meshes = [slots.picks[slot] for slot in moved]
         if meshes:

@@ -41,40 +41,64 @@ def compose(positions: np.ndarray, rotations: np.ndarray, scales: np.ndarray) ->
 
 
 def decompose(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Position, unit quaternion (x, y, z, w) and scale of an affine 4x4 matrix without
-    shear. A mirroring matrix gets a negative x scale; a column of zero scale keeps scale 0
-    on its axis and leaves the rotation to the others (identity if none is left)."""
-    linear = np.asarray(matrix, dtype=np.float64)[:3, :3]
-    scale = np.linalg.norm(linear, axis=0)
-    if np.linalg.det(linear) < 0:
-        scale[0] = -scale[0]
-    if (np.abs(scale) <= TINY).any():
-        return np.array(matrix[:3, 3], dtype=np.float64), np.array([0.0, 0.0, 0.0, 1.0]), scale
-    rotation = linear / scale
-    return np.array(matrix[:3, 3], dtype=np.float64), quaternion_of(rotation), scale
+    """Position, unit quaternion (x, y, z, w) and scale of one affine 4x4 matrix."""
+    positions, rotations, scales = decompose_many(np.asarray(matrix, dtype=np.float64)[None])
+    return positions[0], rotations[0], scales[0]
+
+
+def decompose_many(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(n, 3) positions, (n, 4) unit quaternions (x, y, z, w, w >= 0) and (n, 3) scales of
+    (n, 4, 4) affine matrices without shear. A mirroring matrix gets a negative x scale; a
+    matrix with a zero scale keeps it and gets the identity rotation."""
+    linear = matrices[:, :3, :3]
+    scales = np.linalg.norm(linear, axis=1)  # the length of each column
+    scales[:, 0] *= np.where(np.linalg.det(linear) < 0, -1.0, 1.0)
+    degenerate = (np.abs(scales) <= TINY).any(axis=1)
+    safe = np.where(degenerate[:, None], 1.0, scales)
+    pure = np.where(degenerate[:, None, None], np.eye(3), linear / safe[:, None, :])
+    return matrices[:, :3, 3].copy(), quaternions_of(pure), scales
 
 
 def quaternion_of(rotation: np.ndarray) -> np.ndarray:
-    """The unit quaternion (x, y, z, w, w >= 0) of a 3x3 rotation matrix (Shepperd's
-    method: divide by the largest of the four candidates, so it stays accurate)."""
-    m = rotation
-    trace = m[0, 0] + m[1, 1] + m[2, 2]
-    candidates = (trace, m[0, 0], m[1, 1], m[2, 2])
-    largest = int(np.argmax(candidates))
-    if largest == 0:
-        s = 2.0 * np.sqrt(max(1.0 + trace, 0.0))
-        q = [(m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s, s / 4]
-    else:
-        i = largest - 1
+    """The unit quaternion (x, y, z, w, w >= 0) of one 3x3 rotation matrix."""
+    return quaternions_of(np.asarray(rotation, dtype=np.float64)[None])[0]
+
+
+def quaternions_of(rotations: np.ndarray) -> np.ndarray:
+    """Unit quaternions (x, y, z, w, w >= 0) of (n, 3, 3) rotation matrices (Shepperd's
+    method, vectorised: each row divides by the largest of its four candidates, so it stays
+    accurate near half turns)."""
+    m = rotations
+    trace = m[:, 0, 0] + m[:, 1, 1] + m[:, 2, 2]
+    candidates = np.stack([trace, m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]], axis=1)
+    largest = candidates.argmax(axis=1)
+    result = np.empty((len(m), 4))
+    rows = np.flatnonzero(largest == 0)
+    if len(rows):
+        r = m[rows]
+        s = 2.0 * np.sqrt(np.maximum(1.0 + trace[rows], 0.0))
+        result[rows] = np.stack(
+            [
+                (r[:, 2, 1] - r[:, 1, 2]) / s,
+                (r[:, 0, 2] - r[:, 2, 0]) / s,
+                (r[:, 1, 0] - r[:, 0, 1]) / s,
+                s / 4,
+            ],
+            axis=1,
+        )
+    for i in range(3):
+        rows = np.flatnonzero(largest == i + 1)
+        if not len(rows):
+            continue
         j, k = (i + 1) % 3, (i + 2) % 3
-        s = 2.0 * np.sqrt(max(1.0 + m[i, i] - m[j, j] - m[k, k], 0.0))
-        q = [0.0, 0.0, 0.0, (m[k, j] - m[j, k]) / s]
-        q[i] = s / 4
-        q[j] = (m[j, i] + m[i, j]) / s
-        q[k] = (m[k, i] + m[i, k]) / s
-    quaternion = np.array(q, dtype=np.float64)
-    quaternion /= np.linalg.norm(quaternion)
-    return -quaternion if quaternion[3] < 0 else quaternion
+        r = m[rows]
+        s = 2.0 * np.sqrt(np.maximum(1.0 + r[:, i, i] - r[:, j, j] - r[:, k, k], 0.0))
+        result[rows, i] = s / 4
+        result[rows, j] = (r[:, j, i] + r[:, i, j]) / s
+        result[rows, k] = (r[:, k, i] + r[:, i, k]) / s
+        result[rows, 3] = (r[:, k, j] - r[:, j, k]) / s
+    result /= np.linalg.norm(result, axis=1, keepdims=True)
+    return np.where(result[:, 3:] < 0, -result, result)
 
 
 def trs_matrix(

@@ -140,7 +140,7 @@ class Streamer:
     def _hello(self) -> dict[str, Any]:
         controls = self.client.controls if self.client is not None else None
         model = self.runtime.model if self.runtime is not None else None
-        return {
+        hello = {
             "width": controls.width if controls else self.settings.width,
             "height": controls.height if controls else self.settings.height,
             "fps": controls.fps if controls else self.settings.fps,
@@ -149,6 +149,7 @@ class Streamer:
             "message": model.over_limit_message() if model else None,
             "models": [model.entity_json(root) for root in model.model_roots()] if model else [],
         }
+        return {name: value for name, value in hello.items() if value is not None}
 
     def _session_ended(self, session: ClientSession) -> None:
         if self.client is session:
