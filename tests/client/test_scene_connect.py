@@ -50,7 +50,7 @@ async def test_connect_greets_streams_and_follows_the_camera(hub: Served) -> Non
 
             on = scene.marker(True)
             before = await frame_showing(scene, on)
-            turned = scene.orbit(35, 30)
+            turned = scene.orbit(0.2, 0.1)
             assert turned > on == scene.last_seq - 1
             after = await frame_showing(scene, turned)
             assert read_marker(after) == turned

@@ -166,11 +166,11 @@ async def test_loads_keep_the_models_list_and_unloads_trim_it() -> None:
 async def test_inputs_are_posted_with_their_seq() -> None:
     host = Host()
     scene = _scene(host)
-    seqs = [scene.orbit(10, -5), scene.pan(0.1, 0), scene.zoom(0.5), scene.reset(),
+    seqs = [scene.orbit(0.1, -0.05), scene.pan(0.1, 0), scene.zoom(0.5), scene.reset(),
             scene.resolution(640, 360), scene.frame_rate(20), scene.marker()]  # fmt: skip
     assert seqs == [1, 2, 3, 4, 5, 6, 7] and scene.last_seq == 7
     assert [{k: v for k, v in m.items() if k != "seq"} for m in host.sent] == [
-        {"type": "orbit", "dx": 10, "dy": -5},
+        {"type": "orbit", "dx": 0.1, "dy": -0.05},
         {"type": "pan", "dx": 0.1, "dy": 0},
         {"type": "zoom", "factor": 0.5},
         {"type": "reset"},

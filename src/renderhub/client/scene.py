@@ -269,11 +269,13 @@ class Scene:
         return SceneStats.from_json(await self._request("stats", {}))
 
     def orbit(self, dx: float, dy: float) -> int:
-        """Turn the camera around its target by dx, dy degrees."""
+        """Turn the camera around its target as a pointer moving dx, dy fractions of the view
+        would (x right, y down; a whole view's width is half a turn)."""
         return self._channel.post("orbit", {"dx": _number(dx, "dx"), "dy": _number(dy, "dy")})
 
     def pan(self, dx: float, dy: float) -> int:
-        """Move the camera sideways by fractions of the view's height."""
+        """Move the camera sideways so the scene follows a pointer moving dx, dy fractions of
+        the view."""
         return self._channel.post("pan", {"dx": _number(dx, "dx"), "dy": _number(dy, "dy")})
 
     def zoom(self, factor: float) -> int:
