@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,7 +15,6 @@ import numpy as np
 import psutil
 
 from renderhub.client import AsyncRenderHubClient, Scene
-from renderhub.frame_marker import WIDTH as MARKER_WIDTH
 from renderhub.frame_marker import read_marker, shows
 from tests.e2e.server import ServerProcess, create_account, free_port
 from tests.hosts import host_pids
@@ -73,13 +72,6 @@ def difference(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a[top].astype(np.int16) - b[top].astype(np.int16)).mean())
 
 
-def region(pixels: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
-    """The part of the picture in `box` = (left, top, right, bottom) fractions."""
-    height, width = pixels.shape[:2]
-    left, top, right, bottom = box
-    return pixels[int(top * height) : int(bottom * height), int(left * width) : int(right * width)]
-
-
 async def frame_showing(scene: Scene, seq: int, within: float = WAIT_SECONDS) -> np.ndarray:
     """The first decoded frame whose marker shows `seq` applied (the marker must be on)."""
     give_up = time.monotonic() + within
@@ -88,18 +80,3 @@ async def frame_showing(scene: Scene, seq: int, within: float = WAIT_SECONDS) ->
         if shows(read_marker(pixels), seq):
             return pixels
         assert time.monotonic() < give_up, f"no frame showed seq {seq} in {within} s"
-
-
-async def frame_where(
-    scene: Scene, check: Callable[[np.ndarray], bool], within: float = WAIT_SECONDS
-) -> np.ndarray:
-    """The first decoded frame for which `check` holds."""
-    give_up = time.monotonic() + within
-    while True:
-        pixels = await scene.next_frame(timeout=max(0.1, give_up - time.monotonic()))
-        if check(pixels):
-            return pixels
-        assert time.monotonic() < give_up, "no frame met the condition in time"
-
-
-__all__ = ["MARKER_WIDTH"]
