@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import platform
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -339,6 +341,66 @@ def count_builds(
         return builds
 
     # Prove the counter sees builds, so a zero later means "no rebuild", not "not counted".
-    unit_cube(accelerator)
+    _ = unit_cube(accelerator).intersector
     assert builds == 1
     yield count
+
+
+def test_a_geometry_is_usable_before_its_structure_is_built(
+    accelerator: picking.Accelerator, count_builds: Callable[[], int]
+) -> None:
+    before = count_builds()
+    geometry = unit_cube(accelerator)
+    entity = PickableMesh(4, geometry, translation(5.0))  # placing needs only the box
+
+    assert count_builds() == before and not geometry.ready
+    assert entity.world_bounds[0] == pytest.approx([4.5, -0.5, -0.5], abs=1e-5)
+    # The first cast that needs the structure builds it (and waits for it).
+    (hit,) = cast((0.0, 0.0, 0.0), (1.0, 0.0, 0.0), [entity])
+    assert hit.position[0] == pytest.approx(4.5)
+    assert geometry.ready and count_builds() == before + 1
+
+
+def test_the_structure_is_built_once_in_a_daemon_thread(
+    accelerator: picking.Accelerator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    geometry = unit_cube(accelerator)
+    release = threading.Event()
+    builders: list[threading.Thread] = []
+    build = geometry._build
+
+    def held_build() -> picking.Intersector:
+        builders.append(threading.current_thread())
+        assert release.wait(10)
+        return build()
+
+    monkeypatch.setattr(geometry, "_build", held_build)
+    geometry.start_build()
+    geometry.start_build()  # once begun, not again
+    until = time.monotonic() + 10
+    while not builders and time.monotonic() < until:
+        time.sleep(0.005)
+
+    assert len(builders) == 1 and builders[0] is not threading.current_thread()
+    assert builders[0].daemon and not geometry.ready
+    release.set()
+    intersector = geometry.built.result(timeout=10)
+    assert geometry.ready and geometry.intersector is intersector
+    assert len(builders) == 1
+
+
+def test_a_build_that_fails_fails_the_casts_that_need_it(
+    accelerator: picking.Accelerator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    geometry = unit_cube(accelerator)
+
+    def failing_build() -> picking.Intersector:
+        raise MemoryError("no room for the structure")
+
+    monkeypatch.setattr(geometry, "_build", failing_build)
+    entity = PickableMesh(6, geometry, translation(0.0))
+
+    with pytest.raises(MemoryError, match="no room"):
+        cast(**DOWN_X, meshes=[entity])
+    assert geometry.ready  # done, with its error: nobody waits on it forever
+    assert cast((0.0, 50.0, 0.0), (1.0, 0.0, 0.0), [entity]) == []  # out of reach: no wait

@@ -2,9 +2,12 @@
 
 The scene runtime hands `cast` a ray and what it holds: each entity's mesh in its own local
 space with the entity's world transform, the ids that are hidden, and the cut planes. The
-acceleration structure of a mesh is built once, when its `MeshGeometry` is made; moving an
-entity only changes its `PickableMesh.transform`, and the ray is carried into the mesh's
-local space instead of the mesh into the world.
+acceleration structure of a mesh is built once, in a daemon thread that `start_build` begins
+(the scene begins it when the model is committed; the first cast that needs it otherwise), so
+a model is usable before its structure is: seconds for a million triangles that would
+otherwise delay a session's Ready. A cast waits for the structures it needs; `built` lets an
+event loop await them instead. Moving an entity only changes its `PickableMesh.transform`,
+and the ray is carried into the mesh's local space instead of the mesh into the world.
 
 The accelerator is trimesh's ray module: Embree (the `embreex` package) where it is installed,
 otherwise trimesh's pure-numpy `ray_triangle` (with an r-tree). `ACCELERATOR` says which one
@@ -23,7 +26,10 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
+import time
 from collections.abc import Collection, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
@@ -94,10 +100,14 @@ def _unit_vector(value: object, name: str) -> np.ndarray:
 
 
 class MeshGeometry:
-    """Triangles in local space and their acceleration structure, built once here.
+    """Triangles in local space, and their acceleration structure once built.
 
-    One geometry may serve several entities (instances); it never changes after it is made,
-    so trimesh's cache keeps the structure for as long as the geometry lives."""
+    The constructor checks the triangles and computes the local box (what placing needs);
+    the structure (Embree's scene or the r-tree, with the triangles and face normals every
+    hit needs) is built in a daemon thread that `start_build` begins, once. Until it is done
+    the thread alone touches the trimesh (its caches are not documented as thread-safe);
+    `intersect` waits for it. One geometry may serve several entities (instances); it never
+    changes after it is made."""
 
     def __init__(
         self, vertices: object, faces: object, *, accelerator: Accelerator | None = None
@@ -118,8 +128,11 @@ class MeshGeometry:
         # process=False keeps the caller's triangles as they are (no merging, no reordering),
         # so a hit's face index means the same face as in the caller's arrays.
         self.mesh = trimesh.Trimesh(vertices=vertex_array, faces=face_array, process=False)
-        self.intersector = self._build()
         self.bounds: np.ndarray = np.array(self.mesh.bounds, dtype=np.float64)  # local box
+        self.built: Future[Intersector] = Future()
+        """Resolves to the intersector once the structure is built (or to the error)."""
+        self._start_lock = threading.Lock()
+        self._builder: threading.Thread | None = None
 
     @classmethod
     def from_trimesh(
@@ -131,20 +144,55 @@ class MeshGeometry:
     def triangles(self) -> int:
         return len(self.mesh.faces)
 
+    @property
+    def ready(self) -> bool:
+        """True once the structure is built (or its build has failed)."""
+        return self.built.done()
+
+    def start_build(self) -> None:
+        """Begin building the structure in a daemon thread, unless begun already."""
+        with self._start_lock:
+            if self._builder is not None:
+                return
+            # A daemon: a host that ends does not wait for a structure nobody needs.
+            self._builder = threading.Thread(
+                target=self._build_into_future, name="ray-structure", daemon=True
+            )
+        self._builder.start()
+
+    def _build_into_future(self) -> None:
+        started = time.perf_counter()
+        try:
+            intersector = self._build()
+        except BaseException as exc:  # handed to whoever waits; the thread ends quietly
+            self.built.set_exception(exc)
+            return
+        log.debug(
+            "ray structure of %s triangles built in %.0f ms",
+            f"{self.triangles:,}",
+            (time.perf_counter() - started) * 1000,
+        )
+        self.built.set_result(intersector)
+
     def _build(self) -> Intersector:
         """The accelerator's intersector, with its structure built now rather than on the
-        first cast (a pick should not pay seconds for a 1M-triangle build)."""
+        first cast, and the triangles and face normals every hit needs cached with it."""
         if self.accelerator == "embree":
             from trimesh.ray import ray_pyembree
 
             intersector: Intersector = ray_pyembree.RayMeshIntersector(self.mesh)
         else:
             intersector = ray_triangle.RayMeshIntersector(self.mesh)
-        # One query builds and caches the structure (Embree's scene, or the r-tree); the
-        # triangles and face normals every hit needs are cached with it.
         intersector.intersects_any(np.zeros((1, 3)), np.array([[0.0, 0.0, 1.0]]))
         _ = self.mesh.triangles, self.mesh.face_normals
         return intersector
+
+    @property
+    def intersector(self) -> Intersector:
+        """The built intersector; starts the build if nobody has and blocks until it is
+        done (an event loop should await `built` first)."""
+        self.start_build()
+        return self.built.result()
 
     def intersect(
         self, origin: np.ndarray, direction: np.ndarray, *, every_hit: bool

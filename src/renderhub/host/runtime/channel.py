@@ -96,6 +96,7 @@ class SceneChannel:
         if isinstance(message, Camera):
             return {"camera": self._camera()}
         if isinstance(message, Pick):
+            await self.runtime.model.raycast_ready()
             origin, direction = self.controls.camera.ray(message.x, message.y)
             return {"hits": self.runtime.model.raycast(origin, direction, "closest")}
         if isinstance(message, Stats):
