@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from renderhub.host.picking import Intersector, MeshGeometry
+from renderhub.host.picking import MeshGeometry, RayStructure
 from renderhub.host.runtime.errors import ErrorCode
 from renderhub.host.runtime.model import SceneModel, StateChange, TransformChange
 from tests.host.runtime.model_files import load_car, load_sample
@@ -59,7 +59,7 @@ def held_builds(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldBuilds]:
     held = HeldBuilds()
     build = MeshGeometry._build
 
-    def held_build(geometry: MeshGeometry) -> Intersector:
+    def held_build(geometry: MeshGeometry) -> RayStructure:
         held.begun(geometry)
         assert held.release.wait(10)
         return build(geometry)
