@@ -5,9 +5,11 @@ space with the entity's world transform, the ids that are hidden, and the cut pl
 acceleration structure of a mesh is built once, in a daemon thread that `start_build` begins
 (the scene begins it when the model is committed; the first cast that needs it otherwise), so
 a model is usable before its structure is: seconds for a million triangles that would
-otherwise delay a session's Ready. A cast waits for the structures it needs; `built` lets an
-event loop await them instead. Moving an entity only changes its `PickableMesh.transform`,
-and the ray is carried into the mesh's local space instead of the mesh into the world.
+otherwise delay a session's Ready. It is built in chunks of nearby triangles, so that the
+build, which holds the GIL, never stalls the event loop for long. A cast waits for the
+structures it needs; `built` lets an event loop await them instead. Moving an entity only
+changes its `PickableMesh.transform`, and the ray is carried into the mesh's local space
+instead of the mesh into the world.
 
 The accelerator is trimesh's ray module: Embree (the `embreex` package) where it is installed,
 otherwise trimesh's pure-numpy `ray_triangle` (with an r-tree). `ACCELERATOR` says which one
@@ -54,6 +56,10 @@ log.info("ray casts use the %s accelerator", ACCELERATOR)
 # The largest magnitude a coordinate, distance or matrix entry may have: a billion metres is
 # far beyond any scene, and squaring such numbers (lengths, inverses) stays finite.
 MAX_MAGNITUDE: Final = 1e9
+
+CHUNK_TRIANGLES: Final = 32_768
+"""Triangles per chunk of a structure (see RayStructure): embreex holds the GIL for ~2 us a
+triangle while it builds, so a chunk keeps the event loop waiting ~50-80 ms at most."""
 
 # A hit this close behind the start of the visible span still counts: the ray is restarted at
 # the span's start, and the accelerators report a hit there with float32 rounding.
@@ -266,10 +272,6 @@ class RayStructure:
         pad = 1e-6 * (high - low).max(axis=1, keepdims=True) + 1e-9  # float32 hits on a face
         crossed = _slabs_crossed(origin, direction, low - pad, high + pad, (0.0, math.inf))
         return [chunk for chunk, hit in zip(self.chunks, crossed, strict=True) if hit]
-
-
-CHUNK_TRIANGLES: Final = 32_768
-"""Triangles per chunk of a structure: embreex holds the GIL ~2 us per triangle."""
 
 
 def _chunk(
