@@ -312,13 +312,14 @@ def count_builds(
     accelerator: picking.Accelerator, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[[], int]]:
     """How many acceleration structures the library has built since this fixture started,
-    counted where trimesh builds them (Embree's scene, or the numpy accelerator's r-tree)."""
+    counted where they are built (an Embree scene on the shared device, or the numpy
+    accelerator's r-tree)."""
     builds = 0
 
     if accelerator == "embree":
-        from trimesh.ray import ray_pyembree
+        from renderhub.host import embree
 
-        original_scene = ray_pyembree._EmbreeWrap
+        original_scene = embree.SharedDeviceScene
 
         class CountedScene(original_scene):  # type: ignore[misc,valid-type]
             def __init__(self, *args: object, **kwargs: object) -> None:
@@ -326,7 +327,7 @@ def count_builds(
                 builds += 1
                 super().__init__(*args, **kwargs)
 
-        monkeypatch.setattr(ray_pyembree, "_EmbreeWrap", CountedScene)
+        monkeypatch.setattr(embree, "SharedDeviceScene", CountedScene)
     else:
         original_tree = trimesh.triangles.bounds_tree
 
@@ -431,3 +432,28 @@ def test_a_large_mesh_is_built_in_chunks_that_answer_as_one_structure(
             assert positions[order] == pytest.approx(expected[1][np.argsort(expected[0])], abs=1e-5)
     inside = chunked.intersect(np.zeros(3), np.array([0.0, 0.0, 1.0]), every_hit=False)
     assert inside[1][:, 2] == pytest.approx([1.0], abs=2e-2)  # the wall in front
+
+
+_MANY_SCENES = """
+import numpy as np, trimesh
+from renderhub.host.picking import MeshGeometry
+box = trimesh.creation.box()
+geometries = [MeshGeometry(box.vertices, box.faces, accelerator="embree") for _ in range(1500)]
+hits = sum(len(g.intersect(np.array([0.0, 0.0, 5.0]), np.array([0.0, 0.0, -1.0]),
+                           every_hit=False)[0]) for g in geometries)
+print(hits)
+"""
+
+
+def test_thousands_of_embree_scenes_share_one_device() -> None:
+    """trimesh made an Embree device per scene, and the process segfaulted past about a
+    thousand (a model of many separate meshes); here all share one device."""
+    import subprocess
+
+    if not EMBREE_PINNED:
+        pytest.fail("only where embreex is installed (Linux x86_64): run it there")
+    run = subprocess.run(
+        [sys.executable, "-c", _MANY_SCENES], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "1500"

@@ -11,7 +11,8 @@ structures it needs; `built` lets an event loop await them instead. Moving an en
 changes its `PickableMesh.transform`, and the ray is carried into the mesh's local space
 instead of the mesh into the world.
 
-The accelerator is trimesh's ray module: Embree (the `embreex` package) where it is installed,
+The accelerator is trimesh's ray module: Embree (the `embreex` package, on one device for the
+process, see renderhub.host.embree) where it is installed,
 otherwise trimesh's pure-numpy `ray_triangle` (with an r-tree). `ACCELERATOR` says which one
 this process uses; it is chosen once, at import.
 
@@ -280,9 +281,9 @@ def _chunk(
     """One chunk's intersector, with its structure built now (one query builds and caches
     Embree's scene or the r-tree) rather than on the first cast."""
     if accelerator == "embree":
-        from trimesh.ray import ray_pyembree
+        from renderhub.host.embree import SharedDeviceIntersector
 
-        intersector: Intersector = ray_pyembree.RayMeshIntersector(mesh)
+        intersector: Intersector = SharedDeviceIntersector(mesh)
     else:
         intersector = ray_triangle.RayMeshIntersector(mesh)
     intersector.intersects_any(np.zeros((1, 3)), np.array([[0.0, 0.0, 1.0]]))

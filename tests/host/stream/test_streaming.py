@@ -42,7 +42,6 @@ async def test_the_client_sees_the_scene_and_steers_it(
         "fps": 30,
         "renderer": "test double",
         "polygons": 12,
-        "message": None,
         "models": [host.runtime.model.entity_json(host.runtime.model.model_roots()[0])],
     }
     first = await viewer.picture(close_to(eye_colour(home_view())))
