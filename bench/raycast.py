@@ -64,6 +64,7 @@ def knot_entity(triangles: int, accelerator: picking.Accelerator) -> tuple[Picka
     mesh = knot(triangles)
     started = time.perf_counter()
     geometry = MeshGeometry(mesh.vertices.astype(np.float32), mesh.faces, accelerator=accelerator)
+    _ = geometry.structure  # built in the background: wait for it
     build_s = time.perf_counter() - started
     return PickableMesh(1, geometry, placement()), build_s
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import platform
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -150,7 +152,7 @@ def test_a_moved_entity_is_hit_at_its_new_place_without_a_rebuild(
     accelerator: picking.Accelerator, count_builds: Callable[[], int]
 ) -> None:
     geometry = unit_cube(accelerator)
-    intersector = geometry.intersector
+    structure = geometry.structure
     entity = PickableMesh(3, geometry, translation(0.0))
     assert cast(**DOWN_X, meshes=[entity])[0].position[0] == pytest.approx(-0.5)
     builds_before = count_builds()
@@ -165,7 +167,7 @@ def test_a_moved_entity_is_hit_at_its_new_place_without_a_rebuild(
     # Local y (2 m after the stretch) now runs along world -x: the near face is at x = -1.
     assert_hit(hit, 3, (-1.0, 10.0, 0.0), (-1.0, 0.0, 0.0))
     assert count_builds() == builds_before
-    assert geometry.intersector is intersector
+    assert geometry.structure is structure
 
 
 def test_a_ray_from_inside_hits_the_wall_in_front_of_it(
@@ -339,6 +341,93 @@ def count_builds(
         return builds
 
     # Prove the counter sees builds, so a zero later means "no rebuild", not "not counted".
-    unit_cube(accelerator)
+    _ = unit_cube(accelerator).structure
     assert builds == 1
     yield count
+
+
+def test_a_geometry_is_usable_before_its_structure_is_built(
+    accelerator: picking.Accelerator, count_builds: Callable[[], int]
+) -> None:
+    before = count_builds()
+    geometry = unit_cube(accelerator)
+    entity = PickableMesh(4, geometry, translation(5.0))  # placing needs only the box
+
+    assert count_builds() == before and not geometry.ready
+    assert entity.world_bounds[0] == pytest.approx([4.5, -0.5, -0.5], abs=1e-5)
+    # The first cast that needs the structure builds it (and waits for it).
+    (hit,) = cast((0.0, 0.0, 0.0), (1.0, 0.0, 0.0), [entity])
+    assert hit.position[0] == pytest.approx(4.5)
+    assert geometry.ready and count_builds() == before + 1
+
+
+def test_the_structure_is_built_once_in_a_daemon_thread(
+    accelerator: picking.Accelerator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    geometry = unit_cube(accelerator)
+    release = threading.Event()
+    builders: list[threading.Thread] = []
+    build = geometry._build
+
+    def held_build() -> picking.RayStructure:
+        builders.append(threading.current_thread())
+        assert release.wait(10)
+        return build()
+
+    monkeypatch.setattr(geometry, "_build", held_build)
+    geometry.start_build()
+    geometry.start_build()  # once begun, not again
+    until = time.monotonic() + 10
+    while not builders and time.monotonic() < until:
+        time.sleep(0.005)
+
+    assert len(builders) == 1 and builders[0] is not threading.current_thread()
+    assert builders[0].daemon and not geometry.ready
+    release.set()
+    structure = geometry.built.result(timeout=10)
+    assert geometry.ready and geometry.structure is structure
+    assert len(builders) == 1
+
+
+def test_a_build_that_fails_fails_the_casts_that_need_it(
+    accelerator: picking.Accelerator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    geometry = unit_cube(accelerator)
+
+    def failing_build() -> picking.RayStructure:
+        raise MemoryError("no room for the structure")
+
+    monkeypatch.setattr(geometry, "_build", failing_build)
+    entity = PickableMesh(6, geometry, translation(0.0))
+
+    with pytest.raises(MemoryError, match="no room"):
+        cast(**DOWN_X, meshes=[entity])
+    assert geometry.ready  # done, with its error: nobody waits on it forever
+    assert cast((0.0, 50.0, 0.0), (1.0, 0.0, 0.0), [entity]) == []  # out of reach: no wait
+
+
+def test_a_large_mesh_is_built_in_chunks_that_answer_as_one_structure(
+    accelerator: picking.Accelerator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sphere = trimesh.creation.icosphere(subdivisions=4)  # 5,120 triangles
+    whole = MeshGeometry(sphere.vertices, sphere.faces, accelerator=accelerator)
+    assert len(whole.structure.chunks) == 1
+    monkeypatch.setattr(picking, "CHUNK_TRIANGLES", 200)
+    chunked = MeshGeometry(sphere.vertices, sphere.faces, accelerator=accelerator)
+
+    chunks = chunked.structure.chunks
+    assert len(chunks) > 20 and max(len(chunk.faces) for chunk in chunks) <= 200
+    assert sorted(np.concatenate([chunk.faces for chunk in chunks])) == list(range(5120))
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        direction = rng.normal(size=3)
+        direction /= np.linalg.norm(direction)
+        origin = -3 * direction + rng.normal(scale=0.3, size=3)
+        for every_hit in (False, True):
+            expected = whole.intersect(origin, direction, every_hit=every_hit)
+            faces, positions = chunked.intersect(origin, direction, every_hit=every_hit)
+            order = np.argsort(faces)
+            assert list(faces[order]) == sorted(expected[0])
+            assert positions[order] == pytest.approx(expected[1][np.argsort(expected[0])], abs=1e-5)
+    inside = chunked.intersect(np.zeros(3), np.array([0.0, 0.0, 1.0]), every_hit=False)
+    assert inside[1][:, 2] == pytest.approx([1.0], abs=2e-2)  # the wall in front

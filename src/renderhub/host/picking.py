@@ -2,9 +2,14 @@
 
 The scene runtime hands `cast` a ray and what it holds: each entity's mesh in its own local
 space with the entity's world transform, the ids that are hidden, and the cut planes. The
-acceleration structure of a mesh is built once, when its `MeshGeometry` is made; moving an
-entity only changes its `PickableMesh.transform`, and the ray is carried into the mesh's
-local space instead of the mesh into the world.
+acceleration structure of a mesh is built once, in a daemon thread that `start_build` begins
+(the scene begins it when the model is committed; the first cast that needs it otherwise), so
+a model is usable before its structure is: seconds for a million triangles that would
+otherwise delay a session's Ready. It is built in chunks of nearby triangles, so that the
+build, which holds the GIL, never stalls the event loop for long. A cast waits for the
+structures it needs; `built` lets an event loop await them instead. Moving an entity only
+changes its `PickableMesh.transform`, and the ray is carried into the mesh's local space
+instead of the mesh into the world.
 
 The accelerator is trimesh's ray module: Embree (the `embreex` package) where it is installed,
 otherwise trimesh's pure-numpy `ray_triangle` (with an r-tree). `ACCELERATOR` says which one
@@ -23,7 +28,10 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
+import time
 from collections.abc import Collection, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
@@ -48,6 +56,10 @@ log.info("ray casts use the %s accelerator", ACCELERATOR)
 # The largest magnitude a coordinate, distance or matrix entry may have: a billion metres is
 # far beyond any scene, and squaring such numbers (lengths, inverses) stays finite.
 MAX_MAGNITUDE: Final = 1e9
+
+CHUNK_TRIANGLES: Final = 32_768
+"""Triangles per chunk of a structure (see RayStructure): embreex holds the GIL for ~2 us a
+triangle while it builds, so a chunk keeps the event loop waiting ~50-80 ms at most."""
 
 # A hit this close behind the start of the visible span still counts: the ray is restarted at
 # the span's start, and the accelerators report a hit there with float32 rounding.
@@ -94,10 +106,14 @@ def _unit_vector(value: object, name: str) -> np.ndarray:
 
 
 class MeshGeometry:
-    """Triangles in local space and their acceleration structure, built once here.
+    """Triangles in local space, and their acceleration structure once built.
 
-    One geometry may serve several entities (instances); it never changes after it is made,
-    so trimesh's cache keeps the structure for as long as the geometry lives."""
+    The constructor checks the triangles and computes the local box (what placing needs);
+    the structure (Embree's scene or the r-tree, with the triangles and face normals every
+    hit needs) is built in a daemon thread that `start_build` begins, once. Until it is done
+    the thread alone touches the trimesh (its caches are not documented as thread-safe);
+    `intersect` waits for it. One geometry may serve several entities (instances); it never
+    changes after it is made."""
 
     def __init__(
         self, vertices: object, faces: object, *, accelerator: Accelerator | None = None
@@ -118,8 +134,11 @@ class MeshGeometry:
         # process=False keeps the caller's triangles as they are (no merging, no reordering),
         # so a hit's face index means the same face as in the caller's arrays.
         self.mesh = trimesh.Trimesh(vertices=vertex_array, faces=face_array, process=False)
-        self.intersector = self._build()
         self.bounds: np.ndarray = np.array(self.mesh.bounds, dtype=np.float64)  # local box
+        self.built: Future[RayStructure] = Future()
+        """Resolves to the structure once it is built (or to the error)."""
+        self._start_lock = threading.Lock()
+        self._builder: threading.Thread | None = None
 
     @classmethod
     def from_trimesh(
@@ -131,33 +150,161 @@ class MeshGeometry:
     def triangles(self) -> int:
         return len(self.mesh.faces)
 
-    def _build(self) -> Intersector:
-        """The accelerator's intersector, with its structure built now rather than on the
-        first cast (a pick should not pay seconds for a 1M-triangle build)."""
-        if self.accelerator == "embree":
-            from trimesh.ray import ray_pyembree
+    @property
+    def ready(self) -> bool:
+        """True once the structure is built (or its build has failed)."""
+        return self.built.done()
 
-            intersector: Intersector = ray_pyembree.RayMeshIntersector(self.mesh)
-        else:
-            intersector = ray_triangle.RayMeshIntersector(self.mesh)
-        # One query builds and caches the structure (Embree's scene, or the r-tree); the
-        # triangles and face normals every hit needs are cached with it.
-        intersector.intersects_any(np.zeros((1, 3)), np.array([[0.0, 0.0, 1.0]]))
-        _ = self.mesh.triangles, self.mesh.face_normals
-        return intersector
+    def start_build(self) -> None:
+        """Begin building the structure in a daemon thread, unless begun already."""
+        with self._start_lock:
+            if self._builder is not None:
+                return
+            # A daemon: a host that ends does not wait for a structure nobody needs.
+            self._builder = threading.Thread(
+                target=self._build_into_future, name="ray-structure", daemon=True
+            )
+        self._builder.start()
+
+    def _build_into_future(self) -> None:
+        started = time.perf_counter()
+        try:
+            structure = self._build()
+        except BaseException as exc:  # handed to whoever waits; the thread ends quietly
+            self.built.set_exception(exc)
+            return
+        log.debug(
+            "ray structure of %s triangles (%d chunks) built in %.0f ms",
+            f"{self.triangles:,}",
+            len(structure.chunks),
+            (time.perf_counter() - started) * 1000,
+        )
+        self.built.set_result(structure)
+
+    def _build(self) -> RayStructure:
+        """The structure, built now rather than on the first cast, with the face normals
+        every hit needs."""
+        structure = RayStructure.of(self.mesh, self.accelerator)
+        _ = self.mesh.face_normals
+        return structure
+
+    @property
+    def structure(self) -> RayStructure:
+        """The built structure; starts the build if nobody has and blocks until it is
+        done (an event loop should await `built` first)."""
+        self.start_build()
+        return self.built.result()
 
     def intersect(
         self, origin: np.ndarray, direction: np.ndarray, *, every_hit: bool
     ) -> tuple[np.ndarray, np.ndarray]:
         """Face indices and local positions where a local-space ray hits (nearest only,
         unless `every_hit`)."""
-        faces, _rays, positions = self.intersector.intersects_id(
-            origin[None, :],
-            direction[None, :],
-            multiple_hits=every_hit,
-            return_locations=True,
-        )
-        return np.asarray(faces, dtype=np.int64), np.asarray(positions, dtype=np.float64)
+        return self.structure.intersect(origin, direction, every_hit=every_hit)
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    """Some of a mesh's triangles with their own intersector: `faces` are their indices
+    in the whole mesh, `low`/`high` their local box."""
+
+    faces: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    intersector: Intersector
+
+
+@dataclass(frozen=True, slots=True)
+class RayStructure:
+    """A mesh's acceleration structure, as chunks of at most CHUNK_TRIANGLES nearby
+    triangles, each with its own intersector.
+
+    Why chunks: embreex builds a scene holding the GIL throughout (about 2 s for a million
+    triangles), which would freeze the host's event loop, and with it the video, while a
+    model's structure is built in the background. Built chunk by chunk, the loop waits at
+    most one chunk's build (tens of milliseconds); a cast asks only the chunks whose box the
+    ray crosses, and chunks split space in halves, so a ray crosses few."""
+
+    chunks: tuple[_Chunk, ...]
+
+    @classmethod
+    def of(cls, mesh: trimesh.Trimesh, accelerator: Accelerator) -> RayStructure:
+        faces = np.asarray(mesh.faces)
+        if len(faces) <= CHUNK_TRIANGLES:
+            whole = np.arange(len(faces))
+            return cls((_chunk(mesh, whole, mesh.bounds, accelerator),))
+        vertices = np.asarray(mesh.vertices)
+        chunks = []
+        for ids in _nearby_groups(vertices[faces].mean(axis=1), CHUNK_TRIANGLES):
+            used, local_faces = np.unique(faces[ids], return_inverse=True)
+            part = trimesh.Trimesh(vertices[used], local_faces.reshape(-1, 3), process=False)
+            chunks.append(_chunk(part, ids, part.bounds, accelerator))
+        return cls(tuple(chunks))
+
+    def intersect(
+        self, origin: np.ndarray, direction: np.ndarray, *, every_hit: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Face indices (of the whole mesh) and local positions where the ray hits: the
+        nearest only unless `every_hit`."""
+        found_faces, found_positions = [], []
+        for chunk in self._crossed(origin, direction):
+            faces, _rays, positions = chunk.intersector.intersects_id(
+                origin[None, :],
+                direction[None, :],
+                multiple_hits=every_hit,
+                return_locations=True,
+            )
+            found_faces.append(chunk.faces[np.asarray(faces, dtype=np.int64)])
+            found_positions.append(np.asarray(positions, dtype=np.float64).reshape(-1, 3))
+        if not found_faces:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 3))
+        faces, positions = np.concatenate(found_faces), np.concatenate(found_positions)
+        if not every_hit and len(faces) > 1:
+            nearest = int(np.argmin((positions - origin) @ direction))
+            return faces[nearest : nearest + 1], positions[nearest : nearest + 1]
+        return faces, positions
+
+    def _crossed(self, origin: np.ndarray, direction: np.ndarray) -> list[_Chunk]:
+        if len(self.chunks) == 1:
+            return list(self.chunks)
+        low = np.array([chunk.low for chunk in self.chunks])
+        high = np.array([chunk.high for chunk in self.chunks])
+        pad = 1e-6 * (high - low).max(axis=1, keepdims=True) + 1e-9  # float32 hits on a face
+        crossed = _slabs_crossed(origin, direction, low - pad, high + pad, (0.0, math.inf))
+        return [chunk for chunk, hit in zip(self.chunks, crossed, strict=True) if hit]
+
+
+def _chunk(
+    mesh: trimesh.Trimesh, faces: np.ndarray, bounds: Any, accelerator: Accelerator
+) -> _Chunk:
+    """One chunk's intersector, with its structure built now (one query builds and caches
+    Embree's scene or the r-tree) rather than on the first cast."""
+    if accelerator == "embree":
+        from trimesh.ray import ray_pyembree
+
+        intersector: Intersector = ray_pyembree.RayMeshIntersector(mesh)
+    else:
+        intersector = ray_triangle.RayMeshIntersector(mesh)
+    intersector.intersects_any(np.zeros((1, 3)), np.array([[0.0, 0.0, 1.0]]))
+    box = np.asarray(bounds, dtype=np.float64)
+    return _Chunk(faces, box[0], box[1], intersector)
+
+
+def _nearby_groups(centres: np.ndarray, size: int) -> list[np.ndarray]:
+    """Indices of `centres` in groups of at most `size`, each group's points near each
+    other: halved at the median of the longest side until small enough."""
+    groups, pending = [], [np.arange(len(centres))]
+    while pending:
+        ids = pending.pop()
+        if len(ids) <= size:
+            groups.append(ids)
+            continue
+        points = centres[ids]
+        axis = int(np.argmax(points.max(axis=0) - points.min(axis=0)))
+        half = len(ids) // 2
+        order = np.argpartition(points[:, axis], half)
+        pending += [ids[order[:half]], ids[order[half:]]]
+    return groups
 
 
 class PickableMesh:
@@ -381,18 +528,31 @@ def _meshes_in_reach(
     if not meshes:
         return []
     boxes = np.stack([mesh.world_bounds for mesh in meshes])  # (n, 2, 3)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        low = (boxes[:, 0] - ray.origin) / ray.direction
-        high = (boxes[:, 1] - ray.origin) / ray.direction
-    # On an axis the ray runs parallel to, it is inside that slab all along, or never.
-    parallel = ray.direction == 0.0
-    inside = (boxes[:, 0] <= ray.origin) & (ray.origin <= boxes[:, 1])
-    always = np.where(inside, -np.inf, np.inf)
-    enter = np.where(parallel, always, np.minimum(low, high)).max(axis=1)
-    leave = np.where(parallel, -always, np.maximum(low, high)).min(axis=1)
-    start, end = span
-    crossed = (enter <= leave) & (leave >= start) & (enter <= end)
+    crossed = _slabs_crossed(ray.origin, ray.direction, boxes[:, 0], boxes[:, 1], span)
     return [mesh for mesh, hit in zip(meshes, crossed, strict=True) if hit]
+
+
+def _slabs_crossed(
+    origin: np.ndarray,
+    direction: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    span: tuple[float, float],
+) -> np.ndarray:
+    """Which boxes (low, high: (n, 3)) the ray crosses within `span` (distances along it,
+    in units of `direction`), in one numpy slab test."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        near = (low - origin) / direction
+        far = (high - origin) / direction
+    # On an axis the ray runs parallel to, it is inside that slab all along, or never.
+    parallel = direction == 0.0
+    inside = (low <= origin) & (origin <= high)
+    always = np.where(inside, -np.inf, np.inf)
+    enter = np.where(parallel, always, np.minimum(near, far)).max(axis=1)
+    leave = np.where(parallel, -always, np.maximum(near, far)).min(axis=1)
+    start, end = span
+    crossed: np.ndarray = (enter <= leave) & (leave >= start) & (enter <= end)
+    return crossed
 
 
 def _checked_max_distance(max_distance: float | None) -> float:

@@ -1,15 +1,22 @@
 """Ray casts through the scene model: what is visible counts (not hidden entities, not the
-cut-away side of a plane), where the entities are now."""
+cut-away side of a plane), where the entities are now; the ray-cast structures are built in
+the background from the commit on, and a cast through the runtime waits for them without
+blocking the event loop."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from renderhub.host.picking import MeshGeometry, RayStructure
 from renderhub.host.runtime.errors import ErrorCode
 from renderhub.host.runtime.model import SceneModel, StateChange, TransformChange
 from tests.host.runtime.model_files import load_car, load_sample
+from tests.host.runtime.runtime_testing import client_of, make_runtime, world_centre
 from tests.host.runtime.test_model_entities import (
     BODY,
     CAR,
@@ -18,10 +25,48 @@ from tests.host.runtime.test_model_entities import (
     WHEEL_FR,
     refused,
 )
+from tests.host.stream.doubles import PictureSource
 
 # The body spans x 0..2, y 1.5..2.5, z 1..5; Wheel_FL x -0.1..0.1, y 1.2..1.8, z 4.2..4.8.
 DOWN_Z = ((1.0, 2.0, 20.0), (0.0, 0.0, -1.0))  # through the body's middle
 ALONG_X = ((-10.0, 1.7, 4.5), (1.0, 0.0, 0.0))  # through both wheels and the body
+
+
+class HeldBuilds:
+    """Every MeshGeometry's build waits for `release` (set at the end of the test at the
+    latest); `started` holds the geometries whose build has begun."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.started: list[MeshGeometry] = []
+        self._changed = threading.Condition()
+
+    def begun(self, geometry: MeshGeometry) -> None:
+        with self._changed:
+            self.started.append(geometry)
+            self._changed.notify_all()
+
+    async def until_started(self, count: int) -> None:
+        def wait() -> bool:
+            with self._changed:
+                return self._changed.wait_for(lambda: len(self.started) >= count, 10)
+
+        assert await asyncio.to_thread(wait), f"{count} builds did not begin"
+
+
+@pytest.fixture
+def held_builds(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldBuilds]:
+    held = HeldBuilds()
+    build = MeshGeometry._build
+
+    def held_build(geometry: MeshGeometry) -> RayStructure:
+        held.begun(geometry)
+        assert held.release.wait(10)
+        return build(geometry)
+
+    monkeypatch.setattr(MeshGeometry, "_build", held_build)
+    yield held
+    held.release.set()
 
 
 @pytest.fixture
@@ -130,3 +175,50 @@ def test_bad_rays_are_refused_by_field(scene: SceneModel) -> None:
         "mode",
         lambda: scene.raycast(origin, direction, mode="every"),  # type: ignore[arg-type]
     )
+
+
+async def test_structures_are_built_from_the_commit_on_not_while_preparing(
+    tmp_path: Path, held_builds: HeldBuilds
+) -> None:
+    scene = SceneModel()
+    prepared = scene.prepare_model(load_car(tmp_path))  # returns with nothing built
+    await asyncio.sleep(0.05)
+    assert held_builds.started == []
+
+    scene.commit_model(prepared)
+    await held_builds.until_started(2)  # the body's mesh and the wheels' shared one
+    assert len({id(geometry) for geometry in held_builds.started}) == 2
+    assert not any(geometry.ready for geometry in held_builds.started)
+    held_builds.release.set()
+    await asyncio.wait_for(scene.raycast_ready(), 10)
+    assert all(geometry.ready for geometry in held_builds.started)
+    assert scene.raycast(*DOWN_Z)[0]["entity"] == BODY
+
+
+async def test_raycast_and_pick_wait_for_the_structure_without_blocking_the_loop(
+    models_dir: Path, held_builds: HeldBuilds
+) -> None:
+    runtime = make_runtime(models_dir)
+    await runtime.attach(PictureSource())
+    client = client_of(runtime)
+    cube = await client.result("load_model", url="samples/cube.glb")  # answered, not built
+    await held_builds.until_started(1)
+    part = cube["entities"][-1]["id"]
+    x, y, z = (float(v) for v in world_centre(cube["entities"][-1]))
+    await client.result("set_camera", position=[x, y, z + 5], target=[x, y, z])
+
+    cast = asyncio.create_task(
+        client.result("raycast", origin=[x, y, z + 10], direction=[0, 0, -1])
+    )
+    pick = asyncio.create_task(client.result("pick", x=0.5, y=0.5))
+    ticks = 0
+    for _ in range(10):  # the loop goes on while they wait
+        await asyncio.sleep(0.01)
+        ticks += 1
+    assert ticks == 10 and not cast.done() and not pick.done()
+
+    held_builds.release.set()
+    async with asyncio.timeout(10):
+        cast_hits, pick_hits = (await cast)["hits"], (await pick)["hits"]
+    assert [hit["entity"] for hit in cast_hits] == [part]
+    assert [hit["entity"] for hit in pick_hits] == [part]

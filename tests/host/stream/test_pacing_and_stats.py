@@ -88,3 +88,28 @@ def test_bitrate_from_byte_counts_and_round_trip() -> None:
 
     stats.stream_ended()
     assert stats.snapshot()["bitrate"] is None
+
+
+def test_input_to_render_runs_from_arrival_to_the_start_of_the_next_frame() -> None:
+    clock = Clock()
+    stats = StreamStats(clock=clock)
+    stats.frame_begun(99.0)  # no input waiting: nothing counted
+    assert stats.input_to_render_ms.summary()["samples"] == 0
+
+    stats.input_applied(100.000)
+    stats.input_applied(100.010)
+    stats.input_applied(None)  # arrival unknown: not counted
+    stats.frame_begun(100.030)
+    stats.frame_begun(100.063)  # shows nothing new
+    stats.input_applied(100.070)
+    stats.frame_begun(100.096)
+
+    assert stats.input_to_render_ms.summary() == {"median": 26.0, "p95": 30.0, "samples": 3}
+    assert stats.snapshot()["timingsMs"]["inputToRender"]["samples"] == 3  # type: ignore[index]
+    clock.now = 101.0
+    assert stats.input_to_render_ms.recent_median(10.0) == 26.0
+
+    stats.input_applied(100.5)
+    stats.stream_ended()  # an input the client never saw rendered is not counted
+    stats.frame_begun(102.0)
+    assert stats.input_to_render_ms.summary()["samples"] == 3

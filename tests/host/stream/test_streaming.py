@@ -196,7 +196,15 @@ async def test_the_inspector_figures_move_while_streaming(
         assert video["timingsMs"][step]["median"] is not None, step
         assert video["timingsMs"][step]["p95"] >= video["timingsMs"][step]["median"]
     assert busy["renderer"] == {"renderer": "test double", "gpu": False}
-    assert busy["scene"] == {"polygons": 12, "polygonLimit": 1000, "overLimit": False}
+    assert busy["scene"] == {
+        "polygons": 12,
+        "polygonsRendered": 12,
+        "entities": 2,
+        "models": 1,
+        "cutPlanes": 0,
+        "polygonLimit": 1000,
+        "overLimit": False,
+    }
     assert busy["memory"]["hostRssBytes"] > 10_000_000
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +30,7 @@ from renderhub.host.runtime.messages import (
 )
 from renderhub.host.runtime.runtime import Result, SceneRuntime
 from renderhub.host.stream.controls import Controls
-from renderhub.host.stream.stats import StreamStats
+from renderhub.host.stream.stats import INPUT_SECONDS, StreamStats
 
 log = logging.getLogger(__name__)
 
@@ -77,23 +78,24 @@ class SceneChannel:
         self.runtime = runtime
         self._stats = stats
         self._send = send
-        self._inbox: asyncio.Queue[str | bytes] = asyncio.Queue()
+        self._inbox: asyncio.Queue[tuple[float, str | bytes]] = asyncio.Queue()
 
     def receive(self, raw: str | bytes) -> None:
         """A message arrived; it is answered after those before it."""
-        self._inbox.put_nowait(raw)
+        self._inbox.put_nowait((time.monotonic(), raw))
 
     async def run(self) -> None:
         """Answer messages as they arrive, until cancelled."""
         while True:
-            raw = await self._inbox.get()
+            arrived, raw = await self._inbox.get()
             try:
-                await self.answer(raw)
+                await self.answer(raw, arrived)
             except Exception:  # one message must not end the channel
                 log.exception("answering a message failed")
 
-    async def answer(self, raw: str | bytes) -> None:
-        """Read, apply and answer one message."""
+    async def answer(self, raw: str | bytes, arrived: float | None = None) -> None:
+        """Read, apply and answer one message (that arrived at `arrived`, monotonic
+        seconds, for the input-to-render figure)."""
         try:
             message = parse_message(raw)
         except MessageError as exc:
@@ -108,6 +110,7 @@ class SceneChannel:
         if result is None:
             return  # answered already (a pong), or later (a load)
         self.controls.applied(seq)
+        self._stats.input_applied(arrived)
         if seq is not None:
             self._send({"type": "reply", "seq": seq, "result": result})
 
@@ -126,6 +129,7 @@ class SceneChannel:
         if isinstance(message, Camera):
             return {"camera": self._camera()}
         if isinstance(message, Pick):
+            await self.runtime.model.raycast_ready()
             origin, direction = self.controls.camera.ray(message.x, message.y)
             return {"hits": self.runtime.model.raycast(origin, direction, "closest")}
         if isinstance(message, Stats):
@@ -177,6 +181,7 @@ class SceneChannel:
             "fps_sent": round(stream.fps(), 2),
             "render_ms": stream.render_ms.recent_median(),
             "encode_ms": stream.encode_ms.recent_median(),
+            "input_to_render_ms": stream.input_to_render_ms.recent_median(INPUT_SECONDS),
             "width": self.controls.width,
             "height": self.controls.height,
         }

@@ -160,6 +160,7 @@ class SceneModel:
         self._slots.append(rows, prepared.part_triangles, prepared.part_bounds, prepared.picks)
         slots = range(first_slot, first_slot + len(part_slots))
         self._models[root] = _Model(root, slots, model.polygons)
+        prepared.start_ray_structures()
         self._changed()
         return AddedModel(root, tuple(ids), first_slot, prepared.geometry)
 
@@ -327,6 +328,11 @@ class SceneModel:
             self._planes.data(),
             (origin, direction, mode, max_distance),
         )
+
+    async def raycast_ready(self) -> None:
+        """Wait, without blocking the event loop, until raycast would not wait for a
+        ray-cast structure still being built (await it right before casting)."""
+        await self._rays.built(self._slots)
 
     # ---- for the renderer and the statistics --------------------------------------------
     def state(self) -> SceneState:

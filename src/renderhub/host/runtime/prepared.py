@@ -1,6 +1,10 @@
 """The blocking half of adding a model to the scene, safe in a worker thread: its geometry
 for the renderer, each part's local box and ray-cast mesh, and its nodes' transforms split
-into position, rotation and scale. It touches nothing of the scene."""
+into position, rotation and scale. It touches nothing of the scene.
+
+The ray-cast meshes' acceleration structures are not built here (seconds for a million
+triangles, which would delay the session's Ready): the scene begins building them, in the
+background, when it commits the model (`start_ray_structures`)."""
 
 from __future__ import annotations
 
@@ -44,11 +48,16 @@ class PreparedModel:
     scales: np.ndarray
     committed: bool = field(default=False)
 
+    def start_ray_structures(self) -> None:
+        """Begin building the parts' ray-cast structures in daemon threads (once each)."""
+        for pick in self.picks:
+            pick.geometry.start_build()
+
 
 def prepare(model: LoadedModel) -> PreparedModel:
-    """Build what the scene needs of `model` (blocking: numpy over all its triangles and
-    the ray-cast structures). ModelLoadFailed when it has more parts than a ModelGeometry
-    can number."""
+    """Build what the scene needs of `model` (blocking: numpy over all its triangles; the
+    ray-cast structures are left to `start_ray_structures`). ModelLoadFailed when it has
+    more parts than a ModelGeometry can number."""
     sources = part_sources(model)
     try:
         geometry = model_geometry(sources)

@@ -1,17 +1,21 @@
 """Ray casts against the scene as it stands: the glue between the scene model and
 `renderhub.host.picking`.
 
-Each part has a PickableMesh (its acceleration structure built when the model was
-prepared). Moving entities does not touch them; a cast first moves the meshes whose world
-matrix changed since the last cast (compared in one numpy pass), then casts against the
-parts that are drawn: not hidden (inherited), not removed. A part whose world matrix
-picking refuses (a zero scale somewhere up the tree, coordinates past 1e9) cannot be hit
-until it is placed again.
+Each part has a PickableMesh; its acceleration structure is built in a daemon thread begun
+when the model is committed, and a cast against a part waits for it. On the event loop,
+`built` awaits them first, so that the wait does not block the loop (seconds for a million
+triangles just loaded). Moving entities does not touch the meshes; a cast first moves the
+meshes whose world matrix changed since the last cast (compared in one numpy pass), then
+casts against the parts that are drawn: not hidden (inherited), not removed. A part whose
+world matrix picking refuses (a zero scale somewhere up the tree, coordinates past 1e9)
+cannot be hit until it is placed again.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import asyncio
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -20,6 +24,9 @@ from renderhub.host.render.geometry import HIDDEN, CutPlaneData
 from renderhub.host.runtime.checks import checked_vector, invalid, unit_vector
 from renderhub.host.runtime.parts import Slots
 
+if TYPE_CHECKING:
+    from renderhub.host.picking import MeshGeometry, PickableMesh
+
 
 class RayCaster:
     """Keeps the parts' PickableMeshes where their entities are, and casts rays."""
@@ -27,6 +34,15 @@ class RayCaster:
     def __init__(self) -> None:
         self._placed = np.zeros((0, 4, 4))  # the world matrix each slot's mesh was moved to
         self._pickable = np.zeros(0, dtype=bool)
+
+    async def built(self, slots: Slots) -> None:
+        """Return once the structure of every part in the scene is built (parts committed
+        while waiting included), starting builds not begun; the event loop runs meanwhile.
+        A build that failed is left for the cast to report."""
+        while waiting := _unbuilt(slots.picks):
+            for geometry in waiting:
+                geometry.start_build()
+            await asyncio.wait([asyncio.wrap_future(geometry.built) for geometry in waiting])
 
     def cast(
         self,
@@ -85,6 +101,12 @@ class RayCaster:
         if meshes:
             self._pickable[moved] = place_all(meshes, slot_world[moved])  # type: ignore[arg-type]
             self._placed[moved] = slot_world[moved]
+
+
+def _unbuilt(picks: Iterable[PickableMesh | None]) -> list[MeshGeometry]:
+    """The distinct geometries of these meshes whose structure is not built yet."""
+    unbuilt = {id(p.geometry): p.geometry for p in picks if p is not None and not p.geometry.ready}
+    return list(unbuilt.values())
 
 
 def _sentence(text: str) -> str:

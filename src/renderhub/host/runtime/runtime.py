@@ -218,6 +218,7 @@ class SceneRuntime:
         if isinstance(request, CutPlanes):
             return {"planes": self.model.cut_planes_json()}
         if isinstance(request, Raycast):
+            await self.model.raycast_ready()
             return {"hits": self.raycast(request)}
         return self._change(request)
 

@@ -1,4 +1,5 @@
-"""GET /inspector.json's figures: the stream, the client, the scene, the renderer, memory."""
+"""GET /inspector.json's figures: the stream, the client, the scene (as it is now, from the
+session's scene model), the renderer, memory."""
 
 from __future__ import annotations
 
@@ -15,19 +16,39 @@ from renderhub.host.stream.streamer import Streamer
 def inspect(streamer: Streamer) -> dict[str, Any]:
     """A snapshot of everything the inspector page shows (camelCase, like /health)."""
     state, client = streamer.state, streamer.client
-    polygons = state.scene.polygons if state.scene is not None else None
     return {
         "sessionId": state.session_id,
         "status": state.phase.value,
         "client": _client(client),
         "video": _video(streamer, client),
-        "scene": {
-            "polygons": polygons,
-            "polygonLimit": state.budget.limit,
-            "overLimit": polygons is not None and state.budget.exceeded_by(polygons),
-        },
+        "scene": _scene(streamer),
         "renderer": streamer.renderer.info() if streamer.renderer is not None else None,
         "memory": memory(),
+    }
+
+
+def _scene(streamer: Streamer) -> dict[str, Any]:
+    """The scene as it is now (models loaded by clients included, hidden entities not
+    rendered), from the session's SceneModel; before it exists, the session's own models
+    as loaded, or nothing."""
+    state = streamer.state
+    live = streamer.runtime.model if streamer.runtime is not None else state.scene_model
+    if live is not None:
+        polygons: int | None = live.polygons_loaded
+        figures: dict[str, int | None] = {
+            "polygonsRendered": live.polygons_visible,
+            "entities": live.entity_count,
+            "models": len(live.model_roots()),
+            "cutPlanes": live.cut_plane_count,
+        }
+    else:
+        polygons = state.scene.polygons if state.scene is not None else None
+        figures = {"polygonsRendered": None, "entities": None, "models": None, "cutPlanes": None}
+    return {
+        "polygons": polygons,
+        **figures,
+        "polygonLimit": state.budget.limit,
+        "overLimit": polygons is not None and state.budget.exceeded_by(polygons),
     }
 
 

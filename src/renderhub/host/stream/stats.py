@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 FPS_WINDOW_SECONDS = 5.0
 RECENT_SAMPLES = 300  # ten seconds at 30 fps
 RECENT_SECONDS = 1.0  # what the stats request's medians cover
+INPUT_SECONDS = 10.0  # what the stats request's input-to-render median covers (inputs are sparse)
 
 
 class Timings:
@@ -53,8 +54,9 @@ class _TransportSample:
 class StreamStats:
     """Counters and timings over the host's life; rates over the last few seconds.
 
-    Fed by the video track (each frame) and the client session (transport samples); read by
-    the inspector. All methods run on the event loop.
+    Fed by the video track (each frame), the client session (transport samples) and the
+    client's channel (each message applied); read by the inspector and the stats request.
+    All methods run on the event loop.
     """
 
     clock: Callable[[], float] = time.monotonic
@@ -64,15 +66,32 @@ class StreamStats:
     frame_ms: Timings = field(default_factory=Timings)
     encode_ms: Timings = field(default_factory=Timings)
     send_ms: Timings = field(default_factory=Timings)
+    input_to_render_ms: Timings = field(default_factory=Timings)
     bitrate: float | None = None
     rtcp_round_trip_ms: float | None = None
     _sent_at: deque[float] = field(default_factory=lambda: deque(maxlen=60 * 10))
+    # When each input applied since the last frame began arrived (monotonic seconds).
+    _inputs_waiting: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT_SAMPLES))
     _streaming_since: float | None = None
     _last_transport: _TransportSample | None = None
 
     def __post_init__(self) -> None:
-        for timings in (self.render_ms, self.frame_ms, self.encode_ms, self.send_ms):
-            timings.clock = self.clock
+        timings = (self.render_ms, self.frame_ms, self.encode_ms, self.send_ms)
+        for each in (*timings, self.input_to_render_ms):
+            each.clock = self.clock
+
+    def input_applied(self, arrived: float | None) -> None:
+        """A client's message that arrived on the data channel at `arrived` (monotonic
+        seconds; None: unknown, not counted) has been applied: the next frame begun shows it
+        (its camera, its scene change, its seq in the marker)."""
+        if arrived is not None:
+            self._inputs_waiting.append(arrived)
+
+    def frame_begun(self, started: float) -> None:
+        """A frame begins at `started` (monotonic seconds) from everything applied so far:
+        each input waiting for it took `started - arrived` from arrival to render start."""
+        while self._inputs_waiting:
+            self.input_to_render_ms.add((started - self._inputs_waiting.popleft()) * 1000)
 
     def frame_rendered(self, render_ms: float, frame_ms: float) -> None:
         """A frame was rendered (`render_ms` by the renderer's own account) and handed to
@@ -106,6 +125,7 @@ class StreamStats:
         """The client went: rates restart from nothing with the next one."""
         self._streaming_since = None
         self._sent_at.clear()
+        self._inputs_waiting.clear()
         self._last_transport = None
         self.bitrate = None
         self.rtcp_round_trip_ms = None
@@ -133,6 +153,7 @@ class StreamStats:
                 "frame": self.frame_ms.summary(),
                 "encode": self.encode_ms.summary(),
                 "send": self.send_ms.summary(),
+                "inputToRender": self.input_to_render_ms.summary(),
             },
         }
 

@@ -76,6 +76,7 @@ class RenderedVideoTrack(MediaStreamTrack):
             raise MediaStreamError
         await self._connected.wait()  # no rendering for nobody
         started = await self._pacer.wait()
+        self._stats.frame_begun(started)  # the View below shows every input applied so far
         ticket = FrameTicket(started)
         try:
             frame, video = await self._renderer.render(self._views(), to_video_frame)
