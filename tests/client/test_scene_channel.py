@@ -139,7 +139,7 @@ async def test_a_host_that_does_not_answer_times_out() -> None:
 async def test_messages_the_host_would_refuse_are_not_sent() -> None:
     wire = Wire()
     channel = SceneChannel(wire.send)
-    huge = [{"id": i, "position": [0.125, 0.25, 0.5]} for i in range(3000)]
+    huge = [{"id": i, "position": [0.125, 0.25, 0.5]} for i in range(9000)]
     with pytest.raises(InvalidMessage, match=f"at most {MAX_MESSAGE_BYTES:,} bytes"):
         await channel.request("set_transforms", {"transforms": huge}, timeout=5)
     with pytest.raises(InvalidMessage, match="JSON"):

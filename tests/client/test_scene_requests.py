@@ -219,3 +219,23 @@ async def test_a_closed_scene_refuses_everything() -> None:
     with pytest.raises(SceneClosed):
         await scene.next_frame()
     assert host.sent == []
+
+
+async def test_entities_follows_next_until_the_last_page() -> None:
+    host = Host()
+    scene = _scene(host)
+    wheel = {**ENTITY, "id": 13, "name": "Wheel_FR"}
+    host.results += [{"entities": [ROOT], "next": 10},
+                     {"entities": [ENTITY], "next": 12},
+                     {"entities": [wheel]}]  # fmt: skip
+    listed = await scene.entities(10)
+    assert [{k: v for k, v in m.items() if k != "seq"} for m in host.sent] == [
+        {"type": "entities", "root": 10},
+        {"type": "entities", "root": 10, "after": 10},
+        {"type": "entities", "root": 10, "after": 12},
+    ]
+    assert listed == [Entity.from_json(e) for e in (ROOT, ENTITY, wheel)]
+    host.sent.clear()
+    host.results.append({"entities": []})
+    assert await scene.entities() == []
+    assert [{k: v for k, v in m.items() if k != "seq"} for m in host.sent] == [{"type": "entities"}]

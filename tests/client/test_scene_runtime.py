@@ -24,6 +24,7 @@ from renderhub.client import (
     Transform,
 )
 from tests.client.scene_support import Served, frame_showing, served
+from tests.host.runtime.model_files import GROUPS, PARTS_PER_GROUP, write_many_parts
 
 pytestmark = pytest.mark.e2e
 
@@ -208,3 +209,25 @@ async def _errors_are_typed_and_change_nothing(scene: Scene, cube: Entity) -> No
         await scene.set_state(cube, selected="yes")  # type: ignore[arg-type]
     assert scene.last_seq == sent, "refused here: nothing was sent"
     assert (await scene.entities(), await scene.cut_planes()) == before
+
+
+async def test_the_entities_of_a_large_model_come_back_whole(hub: Served) -> None:
+    """A model of over a thousand nodes: its listing takes several pages, which
+    `entities` follows; `load_model` still returns the root."""
+    write_many_parts(hub.server.data_dir / "models")
+    async with hub.client() as client:
+        session_id = await hub.session(client, [CUBE])
+        async with client.connect_scene(session_id, ready_timeout=60) as scene:
+            root = await scene.load_model("many.glb")
+            assert root.name == "many.glb" and root.is_model_root
+            model = await scene.entities(root)
+            assert len(model) == 1 + GROUPS * (1 + PARTS_PER_GROUP) >= 1000
+            assert model[0] == root and all(e.model == root.id for e in model)
+            seen = {root.id}
+            for entity in model[1:]:  # parents before children, each once
+                assert entity.parent in seen and entity.id not in seen
+                seen.add(entity.id)
+            whole = await scene.entities()
+            assert whole[len(whole) - len(model) :] == model
+            assert whole[0].name == "cube.glb"
+            assert (await scene.stats()).entities == len(whole)

@@ -24,6 +24,7 @@ from tests.e2e.browser import (
     viewed_session,
     wait_for,
 )
+from tests.host.runtime.model_files import GROUPS, PARTS_PER_GROUP, write_many_parts
 
 pytestmark = [
     pytest.mark.e2e,
@@ -39,6 +40,18 @@ OUTLINE_TOLERANCE = 50  # H.264 and its halved chroma blur a line two pixels wid
 def session(tmp_path: Path) -> Iterator[ViewedSession]:
     with viewed_session(tmp_path / "data", []) as viewed:
         yield viewed
+
+
+@pytest.fixture
+def large_model(tmp_path: Path, session: ViewedSession) -> str:
+    """The model of over a thousand nodes, in the server's models folder; its URL."""
+    models = tmp_path / "data" / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    write_many_parts(models)
+    return "many.glb"
+
+
+MANY_ENTITIES = 1 + GROUPS * (1 + PARTS_PER_GROUP)
 
 
 def _module_page(page: Page, session: ViewedSession) -> None:
@@ -281,3 +294,54 @@ def test_the_viewer_panel_cuts_selects_by_name_and_shows_errors(session) -> None
         root = page.evaluate("() => window.renderhubViewer.entities[0].id")
         wait_for(page, f"window.renderhubViewer.selected === {root}")
         assert page.inner_text("#tree .selected") == "cube.glb"
+
+
+def test_the_module_lists_a_large_model_whole(session, large_model: str) -> None:
+    with chromium() as browser:
+        page = browser.new_page()
+        _module_page(page, session)
+        result = _run(
+            page,
+            f"""
+            const session = await connect({{token}});
+            const cube = await session.loadModel("samples/cube.glb");
+            const loaded = await session.loadModel("{large_model}");
+            const all = await session.entities();
+            const model = await session.entities({{root: loaded.root.id}});
+            const bad = await caught(session.request("entities", {{after: 999999}}));
+            return {{cube, loaded, all, model, bad}};
+            """,
+            session.token,
+        )
+    loaded, model = result["loaded"], result["model"]
+    assert len(loaded["entities"]) == len(model) == MANY_ENTITIES >= 1000
+    assert "next" not in loaded
+    assert loaded["entities"] == model
+    assert [e["id"] for e in result["all"]] == [e["id"] for e in result["cube"]["entities"] + model]
+    assert len({e["id"] for e in result["all"]}) == len(result["all"])
+    assert (result["bad"]["code"], result["bad"]["target"]) == ("EntityNotFound", "after")
+
+
+def test_the_viewer_panel_shows_a_large_model_a_few_hundred_rows_at_a_time(
+    session, large_model: str
+) -> None:
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(f"{session.host}/viewer#token={session.token}")
+        wait_for(page, "window.renderhubViewer.session !== null")
+        page.fill("#model-url", large_model)
+        page.click("#load")
+        wait_for(page, f"window.renderhubViewer.entities.length === {MANY_ENTITIES}", seconds=60)
+        rows = page.query_selector_all("#tree .row:not(.more)")
+        assert len(rows) == 300
+        more = page.inner_text("#tree .more")
+        assert more.startswith(f"… {MANY_ENTITIES - 300} more")
+        names = [row.inner_text() for row in rows[:3]]
+        assert names[0] == large_model and names[1] == "Group_0"
+
+        page.click("#tree .more")
+        wait_for(page, "document.querySelectorAll('#tree .row:not(.more)').length === 600")
+        assert page.inner_text("#tree .more").startswith(f"… {MANY_ENTITIES - 600} more")
+        page.reload()  # a new connection lists the whole scene again, page by page
+        wait_for(page, f"window.renderhubViewer.entities.length === {MANY_ENTITIES}", seconds=60)
+        assert len(page.query_selector_all("#tree .row:not(.more)")) == 300

@@ -128,10 +128,16 @@ class Scene:
 
     async def entities(self, root: int | Entity | None = None) -> list[Entity]:
         """The whole tree (or the subtree under `root`, root included), flat, parents
-        before children."""
-        fields = {} if root is None else {"root": _id(root)}
-        result = await self._request("entities", fields)
-        return [Entity.from_json(e) for e in result["entities"]]
+        before children: the host answers a page at a time, and this asks for each next
+        page until the last (an entity removed meanwhile may end it in EntityNotFound)."""
+        fields: dict[str, Any] = {} if root is None else {"root": _id(root)}
+        entities: list[Entity] = []
+        while True:
+            result = await self._request("entities", fields)
+            entities += [Entity.from_json(e) for e in result["entities"]]
+            if result.get("next") is None:
+                return entities
+            fields = {**fields, "after": int(result["next"])}
 
     async def set_transform(
         self,

@@ -22,7 +22,7 @@ from renderhub.client.scene_types import Hello, LoadProgress
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE_BYTES = 65_536  # aiortc's SCTP max-message-size
+MAX_MESSAGE_BYTES = 262_144  # the host's SCTP max-message-size (aiortc's)
 MAX_SEQ = 2**53
 
 ProgressCallback = Callable[[LoadProgress], None]

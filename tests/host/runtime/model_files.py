@@ -80,3 +80,46 @@ def exported_gltf(scene: trimesh.Scene) -> tuple[dict[str, object], dict[str, by
     files = scene.export(file_type="gltf")
     document = json.loads(files.pop("model.gltf"))
     return document, files
+
+
+# The large model: GROUPS groups of PARTS_PER_GROUP parts, every part with a little metadata.
+# The parts share one box mesh, instanced by every part node: a model with a mesh of its own
+# per node (1,200 ray-cast structures) crashes the host in Embree, a known issue being fixed
+# elsewhere.
+GROUPS, PARTS_PER_GROUP = 40, 30
+HUGE_EXTRAS_NODE = "Part_0_0"  # carries extras larger than an entity may keep
+
+
+def many_parts_scene(groups: int = GROUPS, parts: int = PARTS_PER_GROUP) -> trimesh.Scene:
+    """groups x parts nodes instancing one mesh, under `groups` group nodes, in a grid."""
+    scene = trimesh.Scene()
+    scene.geometry["box"] = trimesh.creation.box(extents=(0.1, 0.1, 0.1))
+    for group in range(groups):
+        group_name = f"Group_{group}"
+        scene.graph.update(
+            frame_from="world",
+            frame_to=group_name,
+            matrix=translation_matrix((group * 0.3, 0.0, 0.0)),
+            metadata={"group": group},
+        )
+        for part in range(parts):
+            name = f"Part_{group}_{part}"
+            scene.graph.update(
+                frame_from=group_name,
+                frame_to=name,
+                matrix=translation_matrix((0.0, part * 0.3, 0.0)),
+                geometry="box",
+                metadata={"partNumber": f"P-{group}-{part}"},
+            )
+    return scene
+
+
+def write_many_parts(folder: Path, huge_extras: int = 0) -> Path:
+    """The large model as folder/many.glb; with `huge_extras`, HUGE_EXTRAS_NODE's extras
+    carry a string of that many characters."""
+    scene = many_parts_scene()
+    if huge_extras:
+        scene.graph.update(HUGE_EXTRAS_NODE, metadata={"blob": "x" * huge_extras})
+    path = folder / "many.glb"
+    path.write_bytes(scene.export(file_type="glb"))
+    return path

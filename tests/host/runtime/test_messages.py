@@ -15,6 +15,7 @@ from renderhub.host.runtime.messages import (
     MAX_MESSAGE_BYTES,
     MESSAGES,
     AddCutPlane,
+    Entities,
     LoadModel,
     MessageError,
     Raycast,
@@ -90,7 +91,7 @@ def test_camera_inputs_keep_their_models_and_may_leave_seq_out() -> None:
             "x" * (MAX_MESSAGE_BYTES + 1),
             ErrorCode.INVALID_MESSAGE,
             None,
-            "Messages may be at most 65,536",
+            "Messages may be at most 262,144",
         ),
         ('{"seq": 1}', ErrorCode.INVALID_MESSAGE, "type", 'Messages need a "type" string.'),
         ('{"type": 7}', ErrorCode.INVALID_MESSAGE, "type", 'Messages need a "type" string.'),
@@ -118,6 +119,24 @@ def test_camera_inputs_keep_their_models_and_may_leave_seq_out() -> None:
             ErrorCode.INVALID_FIELD,
             "root",
             "'root' must be a whole number",
+        ),
+        (
+            '{"type": "entities", "seq": 1, "limit": 0}',
+            ErrorCode.INVALID_FIELD,
+            "limit",
+            "'limit' must be a whole number from 1 to 1,000",
+        ),
+        (
+            '{"type": "entities", "seq": 1, "limit": 1001}',
+            ErrorCode.INVALID_FIELD,
+            "limit",
+            "'limit' must be a whole number from 1 to 1,000",
+        ),
+        (
+            '{"type": "entities", "seq": 1, "after": "7"}',
+            ErrorCode.INVALID_FIELD,
+            "after",
+            "'after' must be a whole number",
         ),
         (
             '{"type": "unload_model", "seq": 1, "id": 1.5}',
@@ -287,3 +306,21 @@ def test_a_batch_over_the_limit_is_refused_whole() -> None:
         parse_body(SetTransforms, {"type": "set_transforms", "seq": 1, "transforms": transforms})
     assert refused.value.target == "transforms"
     assert "at most 10,000 entries" in refused.value.message
+
+
+def test_entities_pages_default_to_500_from_the_start() -> None:
+    request = parse_message('{"type": "entities", "seq": 1}')
+    assert isinstance(request, Entities)
+    assert (request.root, request.after, request.limit) == (None, None, 500)
+    request = parse_message('{"type": "entities", "seq": 2, "root": 3, "after": 9, "limit": 1000}')
+    assert isinstance(request, Entities)
+    assert (request.root, request.after, request.limit) == (3, 9, 1000)
+
+
+def test_a_request_may_be_up_to_262144_bytes() -> None:
+    """1,000 transforms take about 46 KB; a request just under the limit is read."""
+    entries = [{"id": i, "position": [1.25, 2.5, 3.75]} for i in range(1, 5001)]
+    raw = json.dumps({"type": "set_transforms", "seq": 1, "transforms": entries})
+    assert 200_000 < len(raw) <= MAX_MESSAGE_BYTES == 262_144
+    request = parse_message(raw)
+    assert isinstance(request, SetTransforms) and len(request.transforms) == 5000

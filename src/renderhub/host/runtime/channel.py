@@ -10,6 +10,7 @@ scene; everything else before the next message is read.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -35,6 +36,35 @@ log = logging.getLogger(__name__)
 
 # Sends one message to the client; False when the channel is no longer open.
 Send = Callable[[dict[str, Any]], bool]
+
+# What the remote takes when its SDP names no max-message-size (RFC 8841).
+DEFAULT_REMOTE_MAX_BYTES = 65_536
+
+
+def encoded(message: dict[str, Any], limit: int) -> str | None:
+    """`message` as the text sent for it, within `limit` bytes (0: no limit). An answer
+    (reply or error with a seq) too large becomes a ReplyTooLarge error with its seq, so the
+    request is still answered exactly once; any other message too large gives None (it is
+    not sent) and a log line."""
+    text = json.dumps(message, separators=(",", ":"))
+    size = len(text.encode())
+    if not limit or size <= limit:
+        return text
+    seq = message.get("seq")
+    log.warning(
+        "a %r message of %d bytes is over the client's limit of %d bytes",
+        message.get("type"),
+        size,
+        limit,
+    )
+    if message.get("type") not in ("reply", "error") or seq is None:
+        return None
+    error = SceneError(
+        ErrorCode.REPLY_TOO_LARGE,
+        f"The answer takes {size:,} bytes, more than the {limit:,} bytes this connection "
+        "carries in one message; ask for less at a time.",
+    )
+    return json.dumps(error.as_message(seq), separators=(",", ":"))
 
 
 class SceneChannel:

@@ -18,6 +18,7 @@ class ErrorCode(StrEnum):
     MODEL_NOT_ALLOWED = "ModelNotAllowed"
     MODEL_LOAD_FAILED = "ModelLoadFailed"
     UNAVAILABLE = "Unavailable"
+    REPLY_TOO_LARGE = "ReplyTooLarge"
 
 
 class SceneError(Exception):

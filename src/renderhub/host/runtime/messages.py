@@ -18,10 +18,12 @@ from pydantic import BeforeValidator, PlainValidator
 from renderhub.errors import BadRequest
 from renderhub.host.commands import COMMANDS, MAX_SEQ, Command
 from renderhub.host.runtime.errors import ErrorCode, SceneError
-from renderhub.host.runtime.model import MAX_BATCH
+from renderhub.host.runtime.model import DEFAULT_PAGE, MAX_BATCH, MAX_PAGE
 from renderhub.validation import WireBody, parse_body
 
-MAX_MESSAGE_BYTES = 65_536  # aiortc's SCTP max-message-size
+# The host advertises aiortc's SCTP max-message-size, 262,144 bytes, in its answer, so a
+# client may send requests up to that long.
+MAX_MESSAGE_BYTES = 262_144
 MAX_SCENE_MAGNITUDE = 1e9
 MIN_FOV, MAX_FOV = 5.0, 120.0
 
@@ -109,6 +111,12 @@ def _fov(value: Any) -> float:
     return number
 
 
+def _page_limit(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE:
+        raise ValueError(f"must be a whole number from 1 to {MAX_PAGE:,}")
+    return value
+
+
 def _url(value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError("must be a non-empty string")
@@ -138,6 +146,7 @@ NotNegative = Annotated[float, PlainValidator(_not_negative)]
 OptionalNotNegative = Annotated[float | None, PlainValidator(_not_negative)]
 PositiveOrNull = Annotated[float | None, PlainValidator(_or_null(_positive))]
 Fraction = Annotated[float, PlainValidator(_fraction)]
+PageLimit = Annotated[int, PlainValidator(_page_limit)]
 Fov = Annotated[float | None, PlainValidator(_fov)]
 
 
@@ -163,8 +172,12 @@ class UnloadModel(SceneRequest):
 
 
 class Entities(SceneRequest):
+    """One page of the listing: the entities after `after` (None: from the start)."""
+
     type: Literal["entities"]
     root: IdOrNull = None
+    after: IdOrNull = None
+    limit: PageLimit = DEFAULT_PAGE
 
 
 class TransformEntry(WireBody):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 
@@ -35,7 +36,7 @@ from renderhub.host.runtime.changes import (
 from renderhub.host.runtime.checks import checked_colour, invalid
 from renderhub.host.runtime.cut_planes import CutPlanes
 from renderhub.host.runtime.entities import FLAGS, Entity, EntityTree
-from renderhub.host.runtime.entity_json import entity_objects
+from renderhub.host.runtime.entity_json import capped_metadata, entity_objects, fitting
 from renderhub.host.runtime.errors import ErrorCode, SceneError, entity_not_found
 from renderhub.host.runtime.parts import Slots
 from renderhub.host.runtime.prepared import PreparedModel, prepare
@@ -47,11 +48,19 @@ from renderhub.sizes import SessionSize
 if TYPE_CHECKING:
     from renderhub.host.scene import LoadedModel
 
+MAX_PAGE = 1000  # entities in one page of the listing
+DEFAULT_PAGE = 500
+PAGE_BYTES = 199_000  # a page's entities serialised; the reply around them stays < 200,000
+
 __all__ = [
+    "DEFAULT_PAGE",
     "MAX_BATCH",
     "MAX_CUT_PLANES",
+    "MAX_PAGE",
+    "PAGE_BYTES",
     "UNSET",
     "AddedModel",
+    "EntityPage",
     "SceneModel",
     "StateChange",
     "TransformChange",
@@ -68,6 +77,15 @@ class AddedModel:
     entities: tuple[int, ...]
     first_slot: int
     geometry: ModelGeometry
+
+
+@dataclass(frozen=True, slots=True)
+class EntityPage:
+    """One page of the entity listing: its Entity objects, and the id to continue after
+    (`next`) when more follow."""
+
+    entities: list[dict[str, Any]]
+    next: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +204,34 @@ class SceneModel:
             self._entity(root, "root")
         ids = self._tree.walk() if root is None else self._tree.subtree(root)
         return entity_objects(self._tree, ids, *self._entity_bounds())
+
+    def entities_page(
+        self,
+        root: int | None = None,
+        after: int | None = None,
+        limit: int = DEFAULT_PAGE,
+        budget: int = PAGE_BYTES,
+    ) -> EntityPage:
+        """A page of `entities_json(root)`'s listing: up to `limit` entities after the
+        entity `after` (None: from the start), ended early so that the page's list takes at
+        most `budget` bytes serialised (one entity at least). EntityNotFound with target
+        "root" for an unknown root, "after" for an `after` not in the listing."""
+        if root is not None:
+            self._entity(root, "root")
+        ids = iter(self._tree.walk() if root is None else self._tree.subtree(root))
+        if after is not None and after not in ids:  # `in` consumes up to `after`
+            raise SceneError(
+                ErrorCode.ENTITY_NOT_FOUND,
+                f"Entity {after} is not in this listing (it was removed, or it is not "
+                "under the root asked for); start again without 'after'.",
+                "after",
+            )
+        chosen = list(islice(ids, limit))
+        more = next(ids, None) is not None
+        objects = entity_objects(self._tree, chosen, *self._entity_bounds())
+        count = fitting(objects, budget)
+        objects, more = objects[:count], more or count < len(objects)
+        return EntityPage(objects, objects[-1]["id"] if more and objects else None)
 
     def set_transforms(self, changes: Sequence[TransformChange]) -> int:
         """Apply every change or none (EntityNotFound with target "transforms[i].id";
@@ -390,7 +436,7 @@ class SceneModel:
                 name=node.name,
                 parent=root if node.parent < 0 else root + 1 + node.parent,
                 model=root,
-                metadata=dict(node.metadata),
+                metadata=capped_metadata(node.metadata, node.name),
                 slots=tuple(slots_by_node[index]),
                 polygons=triangles[index],
             )

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from renderhub.host.frames import SceneRenderer
+from renderhub.host.runtime.entity_json import json_size
 from renderhub.host.runtime.errors import ErrorCode, SceneError
 from renderhub.host.runtime.loads import (
     ModelSources,
@@ -37,8 +38,10 @@ from renderhub.host.runtime.messages import (
     UnloadModel,
 )
 from renderhub.host.runtime.model import (
+    PAGE_BYTES,
     UNSET,
     AddedModel,
+    EntityPage,
     SceneModel,
     StateChange,
     TransformChange,
@@ -156,7 +159,8 @@ class SceneRuntime:
         answer(outcome)
 
     async def load(self, request: LoadModel, progress: OnProgress | None = None) -> Result:
-        """Load a model into the scene; the reply's result {"root", "entities", "warning"?}."""
+        """Load a model into the scene; the reply's result {"root", "entities", "next"?,
+        "warning"?}: `entities` is the first page of the model's, `next` where to go on."""
         if request.parent is not None:
             try:  # EntityNotFound before fetching anything
                 self.model.entity_json(request.parent)
@@ -172,9 +176,12 @@ class SceneRuntime:
             if exc.code is ErrorCode.ENTITY_NOT_FOUND:
                 exc.target = "parent"
             raise
-        entities = self.model.entities_json(added.root)
-        result: Result = {"root": entities[0], "entities": entities}
-        if warning := self.model.over_limit_message():
+        root = self.model.entity_json(added.root)
+        warning = self.model.over_limit_message()
+        room = PAGE_BYTES - json_size(root) - (json_size(warning) if warning else 0)
+        page = self.model.entities_page(added.root, budget=max(room, 0))
+        result: Result = {"root": root, **_page_result(page)}
+        if warning:
             result["warning"] = warning
         return result
 
@@ -206,7 +213,8 @@ class SceneRuntime:
         if isinstance(request, UnloadModel):
             return await self.unload(request.id)
         if isinstance(request, Entities):
-            return {"entities": self.model.entities_json(request.root)}
+            page = self.model.entities_page(request.root, request.after, request.limit)
+            return _page_result(page)
         if isinstance(request, CutPlanes):
             return {"planes": self.model.cut_planes_json()}
         if isinstance(request, Raycast):
@@ -256,6 +264,14 @@ class SceneRuntime:
         for task in list(self._loads):
             task.cancel()
         await asyncio.gather(*self._loads, return_exceptions=True)
+
+
+def _page_result(page: EntityPage) -> Result:
+    """A page as a reply's fields: {"entities", "next"?} (`next` only when more follow)."""
+    result: Result = {"entities": page.entities}
+    if page.next is not None:
+        result["next"] = page.next
+    return result
 
 
 def _transform(entry: Any) -> TransformChange:

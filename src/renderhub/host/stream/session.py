@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -25,7 +24,7 @@ from typing import Any
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import SessionDescription
 
-from renderhub.host.runtime.channel import SceneChannel
+from renderhub.host.runtime.channel import DEFAULT_REMOTE_MAX_BYTES, SceneChannel, encoded
 from renderhub.host.runtime.runtime import SceneRuntime
 from renderhub.host.stream.controls import Controls
 from renderhub.host.stream.ice import without_mdns_candidates
@@ -196,10 +195,16 @@ class ClientSession:
         self._send({"type": "hello", **self._hello()})
 
     def _send(self, message: dict[str, Any]) -> bool:
+        """Send `message`, or, when it is an answer too large for the client, a
+        ReplyTooLarge error in its place (aiortc refuses to send what the remote cannot
+        take); False when the channel is not open or nothing could be sent."""
         channel = self._channel
         if channel is None or channel.readyState != "open":
             return False
-        channel.send(json.dumps(message, separators=(",", ":")))
+        text = encoded(message, _remote_max_bytes(channel))
+        if text is None:
+            return False
+        channel.send(text)
         return True
 
     async def _sample_stats(self) -> None:
@@ -235,6 +240,13 @@ def _transport_figures(report: Any) -> tuple[int, float | None, float | None]:
             round_trip = stats.roundTripTime
             heard_at = stats.timestamp.timestamp()
     return sent, round_trip, heard_at
+
+
+def _remote_max_bytes(channel: RTCDataChannel) -> int:
+    """The largest message the client takes: its SDP's max-message-size as aiortc's SCTP
+    transport holds it (0: no limit), else the default for a remote that names none."""
+    size = getattr(channel.transport, "_remote_max_message_size", None)
+    return size if isinstance(size, int) else DEFAULT_REMOTE_MAX_BYTES
 
 
 def _video_codec(answer_sdp: str) -> str | None:

@@ -78,13 +78,16 @@ export class Session {
 
   // ---- the scene ---------------------------------------------------------------------------
   /** Load a model (a path under the host's models folder, or an allowed URL). Resolves with
-   * {root, entities, warning?}; `onProgress({stage, fraction})` hears its progress. */
+   * {root, entities, warning?}, `entities` every entity of the model (the host's reply holds
+   * the first page; the rest are asked for page by page); `onProgress({stage, fraction})`
+   * hears its progress. */
   async loadModel(url, { parent, onProgress, ...unknown } = {}) {
     refuseUnknown(unknown);
     const fields = { url };
     if (parent !== undefined) fields.parent = parent;
-    const result = await this.request("load_model", fields, { timeoutMs: LOAD_TIMEOUT_MS, onProgress });
-    if (result.root) this.scene.models.push(result.root);
+    const { next, ...result } = await this.request("load_model", fields, { timeoutMs: LOAD_TIMEOUT_MS, onProgress });
+    this.scene.models.push(result.root);
+    if (next !== undefined) result.entities = result.entities.concat(await this._pages({ root: result.root.id, after: next }));
     return result;
   }
 
@@ -95,10 +98,22 @@ export class Session {
     return removed;
   }
 
-  /** Every entity (or the subtree under `root`), parents before children. */
+  /** Every entity (or the subtree under `root`), parents before children: the host answers
+   * a page at a time, and this asks for each next page until the last. */
   async entities({ root, ...unknown } = {}) {
     refuseUnknown(unknown);
-    return (await this.request("entities", root === undefined ? {} : { root })).entities;
+    return this._pages(root === undefined ? {} : { root });
+  }
+
+  // The listing from `fields` ({root?, after?}) on, following each page's `next`.
+  async _pages(fields) {
+    const entities = [];
+    for (let page = fields; page; ) {
+      const { entities: found, next } = await this.request("entities", page);
+      entities.push(...found);
+      page = next === undefined ? null : { ...fields, after: next };
+    }
+    return entities;
   }
 
   /** Set many local transforms at once ([{id, position?, rotation?, scale?}]); all or none.
