@@ -129,7 +129,7 @@ class SceneError(ClientError):
 
 
 class InvalidMessage(SceneError):
-    """The message was not one JSON object of at most 65,536 bytes with a "type"."""
+    """The message was not one JSON object of at most 262,144 bytes with a "type"."""
 
 
 class UnknownType(SceneError):
@@ -168,6 +168,11 @@ class SceneUnavailable(SceneError):
     """The renderer has failed: the session's scene cannot change any more."""
 
 
+class ReplyTooLarge(SceneError):
+    """The answer would not fit in one data-channel message for this client (ask for a
+    smaller page)."""
+
+
 _SCENE_ERRORS: dict[str, type[SceneError]] = {
     "InvalidMessage": InvalidMessage,
     "UnknownType": UnknownType,
@@ -179,6 +184,7 @@ _SCENE_ERRORS: dict[str, type[SceneError]] = {
     "ModelNotAllowed": ModelNotAllowed,
     "ModelLoadFailed": ModelLoadFailed,
     "Unavailable": SceneUnavailable,
+    "ReplyTooLarge": ReplyTooLarge,
 }
 
 

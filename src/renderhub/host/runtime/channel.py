@@ -173,7 +173,7 @@ class SceneChannel:
         return {
             "polygons_loaded": model.polygons_loaded,
             "polygons_rendered": model.polygons_visible,
-            "entities": len(model.entities_json()),
+            "entities": model.entity_count,
             "models": len(model.model_roots()),
             "cut_planes": len(model.cut_planes_json()),
             "frames_rendered": stream.frames_rendered,
