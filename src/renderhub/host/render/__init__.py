@@ -15,12 +15,30 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from renderhub.host.render.errors import RendererError
-from renderhub.host.render.scene_data import SceneData, scene_data
+from renderhub.host.render.geometry import (
+    HIDDEN,
+    MAX_CUT_PLANES,
+    SEE_THROUGH,
+    SELECTED,
+    CutPlaneData,
+    ModelGeometry,
+    SceneState,
+)
 
 if TYPE_CHECKING:
     from renderhub.host.render.process import RendererProcess
 
-__all__ = ["RendererError", "RendererProcess", "SceneData", "scene_data"]
+__all__ = [
+    "HIDDEN",
+    "MAX_CUT_PLANES",
+    "SEE_THROUGH",
+    "SELECTED",
+    "CutPlaneData",
+    "ModelGeometry",
+    "RendererError",
+    "RendererProcess",
+    "SceneState",
+]
 
 
 def __getattr__(name: str) -> Any:
