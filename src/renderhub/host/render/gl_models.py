@@ -36,7 +36,7 @@ class Draw:
 
 
 class GpuModel:
-    """A model uploaded to `program`'s context; `release` frees its buffers."""
+    """A model uploaded to `ctx`; `release` frees its buffers and vertex arrays."""
 
     def __init__(self, ctx: moderngl.Context, first_slot: int, geometry: ModelGeometry) -> None:
         self.first_slot = first_slot
