@@ -8,8 +8,8 @@ With a real Azurite (tools/azurite, from scripts/install test) on loopback:
    load, weld, merge, write, upload the asset and its .info/.result.json), --runs times;
 2. host load: the converted asset and the original GLB are each loaded the way a render host
    loads a model, --runs times each: `load` is `load_model_file` + `build_scene` (what the
-   host does before it reports Ready), `load_to_scene_data` adds `scene_data` (the merged
-   buffers the renderer draws), so it is the whole way from file to renderer.
+   host does before it reports Ready), `load_to_scene_data` adds the renderer's geometry
+   (the runtime's geometry builder), so it is the whole way from file to renderer.
 
 3. parallel (--parallel N, default 4; 0 skips it): a real `renderhub serve` (a subprocess,
    conversion_concurrency N, the real converter) is given N conversions of small models
@@ -54,7 +54,7 @@ from renderhub.conversions.jobs import (
     OutputLocation,
 )
 from renderhub.host.meshes import build_scene, load_model_file
-from renderhub.host.render.scene_data import scene_data
+from renderhub.host.runtime.geometry_builder import model_geometry, part_sources
 from renderhub.host.runtime.vertex_data import area_weighted_normals
 from renderhub.samples.procedural import make_triangle_mesh
 
@@ -186,9 +186,9 @@ def time_host_loads(path: Path, runs: int) -> dict[str, Any]:
     for _ in range(runs):
         started = time.perf_counter()
         model = load_model_file(path.name, path)
-        scene = build_scene([model])
+        build_scene([model])
         loaded = time.perf_counter()
-        data = scene_data(scene)
+        data = model_geometry(part_sources(model))
         finished = time.perf_counter()
         loads.append(loaded - started)
         totals.append(finished - started)

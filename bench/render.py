@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Renderer benchmark for RenderHub; prints one JSON object on stdout.
 
-For each scene size (procedural height fields of exactly N triangles) it extracts the
-SceneData, starts a RendererProcess (spawn + GL context through EGL + upload) and renders
+For each scene size (procedural height fields of exactly N triangles) it builds the model's
+geometry as the host does (the runtime's geometry builder), starts a RendererProcess (spawn +
+GL context through EGL), adds the model, sets its state and renders
 frames one after another from a camera orbiting the scene, through the same path the host
 uses (request over the pipe, pixels in shared memory). It reports frames per second, the
 renderer's own time per frame (draw + read-back) and the hand-off on top, the event loop's
@@ -40,7 +41,7 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,15 +52,15 @@ import trimesh
 
 from figures import emit, log, summary
 from renderhub.host.frames import View
-from renderhub.host.meshes import build_scene
-from renderhub.host.render import RendererProcess, SceneData, scene_data
-from renderhub.host.render.geometry import (
+from renderhub.host.render import (
     SEE_THROUGH,
     SELECTED,
     CutPlaneData,
     ModelGeometry,
+    RendererProcess,
     SceneState,
 )
+from renderhub.host.runtime.geometry_builder import model_geometry, part_sources
 from renderhub.host.scene import LoadedModel, mark_sidedness
 from renderhub.samples.procedural import make_torus_knot, make_triangle_mesh
 
@@ -78,20 +79,40 @@ ORBIT_FRAMES = 120  # one turn around the scene every 120 frames
 WARMUP_FRAMES = 5
 
 
-def make_scene(triangles: int) -> tuple[SceneData, float]:
-    """The benchmark scene and the seconds scene_data() took."""
-    mesh = make_triangle_mesh(triangles)
-    scene = build_scene([LoadedModel.of_meshes(f"bench-{triangles}", (mesh,))])
+@dataclass(frozen=True, slots=True)
+class BenchModel:
+    """A model as the host hands it to the renderer (its parts in place: the identity state
+    places them), with its bounds for the camera."""
+
+    geometry: ModelGeometry
+    bounds: np.ndarray
+
+    @property
+    def state(self) -> SceneState:
+        return SceneState.identity(self.geometry.part_count)
+
+
+def host_model(model: LoadedModel) -> tuple[BenchModel, float]:
+    """`model` through the runtime's geometry builder, and the seconds that took."""
     started = time.perf_counter()
-    data = scene_data(scene)
-    return data, time.perf_counter() - started
+    geometry = model_geometry(part_sources(model))
+    took = time.perf_counter() - started
+    bounds = model.bounds
+    assert bounds is not None
+    return BenchModel(geometry, bounds), took
 
 
-def closed_scene(triangles: int, *, double_sided: bool) -> SceneData:
+def make_scene(triangles: int) -> tuple[BenchModel, float]:
+    """The benchmark height field and the seconds its geometry took to build."""
+    mesh = make_triangle_mesh(triangles)
+    return host_model(LoadedModel.of_meshes(f"bench-{triangles}", (mesh,)))
+
+
+def closed_scene(triangles: int, *, double_sided: bool) -> BenchModel:
     """A closed torus knot of at least `triangles` triangles, marked as a loader would."""
     mesh = make_torus_knot(segments=math.ceil(triangles / (2 * KNOT_SIDES)), sides=KNOT_SIDES)
     mark_sidedness(mesh, double_sided=double_sided)
-    return scene_data(build_scene([LoadedModel.of_meshes("bench-knot", (mesh,))]))
+    return host_model(LoadedModel.of_meshes("bench-knot", (mesh,)))[0]
 
 
 async def measure_culling(args: argparse.Namespace) -> dict[str, Any]:
@@ -101,15 +122,15 @@ async def measure_culling(args: argparse.Namespace) -> dict[str, Any]:
         "double_sided": closed_scene(triangles, double_sided=True),
         "single_sided": closed_scene(triangles, double_sided=False),
     }
-    log(f"culling: {scenes['single_sided'].triangles:,}-triangle closed torus knot")
-    renderers = {name: await start_renderer(data, args.samples) for name, data in scenes.items()}
+    log(f"culling: {scenes['single_sided'].geometry.triangles:,}-triangle closed torus knot")
+    renderers = {name: await start_renderer(model, args.samples) for name, model in scenes.items()}
     times: dict[str, list[float]] = {name: [] for name in scenes}
     try:
-        data = scenes["double_sided"]
+        bounds = scenes["double_sided"].bounds
         started = time.perf_counter()
         frame = -WARMUP_FRAMES
         while time.perf_counter() - started < args.seconds or frame < args.min_frames:
-            view = orbit_view(_bounds(data), frame, args.width, args.height)
+            view = orbit_view(bounds, frame, args.width, args.height)
             for name, renderer in renderers.items():  # in turn: both see the same load
                 rendered = await renderer.render(view)
                 if frame >= 0:
@@ -122,7 +143,7 @@ async def measure_culling(args: argparse.Namespace) -> dict[str, Any]:
     culled, unculled = (statistics.median(times[n]) for n in ("single_sided", "double_sided"))
     log(f"  double-sided {unculled:.1f} ms, single-sided {culled:.1f} ms")
     return {
-        "triangles": scenes["single_sided"].triangles,
+        "triangles": scenes["single_sided"].geometry.triangles,
         "frames": len(times["single_sided"]),
         "double_sided_render_ms": summary(times["double_sided"]),
         "single_sided_render_ms": summary(times["single_sided"]),
@@ -157,38 +178,19 @@ def orbit_view(bounds: np.ndarray, frame: int, width: int, height: int) -> View:
     )
 
 
-def _bounds(data: SceneData) -> np.ndarray:
-    assert data.bounds is not None
-    return data.bounds
-
-
-def as_model(data: SceneData) -> ModelGeometry:
-    """A merged scene as one model of one part, in place."""
-    return ModelGeometry(
-        positions=data.positions,
-        normals=data.normals,
-        colours=data.colours,
-        parts=np.zeros(data.vertices, dtype=np.uint16),
-        indices=data.indices,
-        part_count=1,
-        single_sided_indices=data.single_sided_indices,
-        part_triangles=(data.triangles,),
-    )
-
-
-async def start_renderer(data: SceneData, samples: int | None) -> RendererProcess:
-    """A renderer process drawing `data` as model 0 in slot 0, in place."""
+async def start_renderer(model: BenchModel, samples: int | None) -> RendererProcess:
+    """A renderer process drawing `model` as model 0 from slot 0, in place."""
     renderer = await RendererProcess.launch(samples=samples)
     try:
-        await renderer.add_model(0, 0, as_model(data))
+        await renderer.add_model(0, 0, model.geometry)
     except BaseException:
         await renderer.aclose()
         raise
-    renderer.set_state(SceneState.identity(1))
+    renderer.set_state(model.state)
     return renderer
 
 
-def breakdown(data: SceneData, args: argparse.Namespace) -> dict[str, Any]:
+def breakdown(model: BenchModel, args: argparse.Namespace) -> dict[str, Any]:
     """Where a frame's time goes, measured in this process with the same renderer code:
     vertex work alone (camera turned away: every triangle clipped), plus triangle setup
     (a 160x120 frame: all triangles, few pixels), the full draw, the read-back. `cpu_ms`
@@ -196,16 +198,16 @@ def breakdown(data: SceneData, args: argparse.Namespace) -> dict[str, Any]:
     from renderhub.host.render.gl import GlRenderer
 
     renderer = GlRenderer(samples=args.samples)
-    renderer.add_model(0, 0, as_model(data))
-    renderer.set_state(SceneState.identity(1))
+    renderer.add_model(0, 0, model.geometry)
+    renderer.set_state(model.state)
     buffer = bytearray(args.width * args.height * 3)
     phases: dict[str, list[float]] = {"geometry": [], "setup": [], "draw": [], "read_back": []}
     cpu: list[float] = []
     try:
         for frame in range(args.breakdown_frames):
-            view = orbit_view(_bounds(data), frame * 7, args.width, args.height)
+            view = orbit_view(model.bounds, frame * 7, args.width, args.height)
             phases["geometry"].append(_timed(renderer, _turned_away(view)))
-            phases["setup"].append(_timed(renderer, orbit_view(_bounds(data), frame * 7, 160, 120)))
+            phases["setup"].append(_timed(renderer, orbit_view(model.bounds, frame * 7, 160, 120)))
             cpu_before = time.process_time()
             phases["draw"].append(_timed(renderer, view))
             cpu.append((time.process_time() - cpu_before) * 1000.0)
@@ -257,27 +259,27 @@ class LoopLag:
 
 async def measure(triangles: int, args: argparse.Namespace) -> dict[str, Any]:
     log(f"{triangles:,} triangles: building the scene")
-    data, extract_s = make_scene(triangles)
-    renderer = await start_renderer(data, args.samples)
+    model, geometry_s = make_scene(triangles)
+    renderer = await start_renderer(model, args.samples)
     try:
         info = renderer.info()
         log(f"  renderer {info['renderer']!r} started in {info['startup_ms']} ms")
         for frame in range(WARMUP_FRAMES):
-            await renderer.render(orbit_view(_bounds(data), frame, args.width, args.height))
-        result = await _measure_frames(renderer, data, triangles, extract_s, args)
+            await renderer.render(orbit_view(model.bounds, frame, args.width, args.height))
+        result = await _measure_frames(renderer, model, triangles, geometry_s, args)
     finally:
         await renderer.aclose()
     if args.breakdown_frames:
         log("  breakdown (in this process)")
-        result["breakdown_median"] = breakdown(data, args)
+        result["breakdown_median"] = breakdown(model, args)
     return result
 
 
 async def _measure_frames(
     renderer: RendererProcess,
-    data: SceneData,
+    model: BenchModel,
     triangles: int,
-    extract_s: float,
+    geometry_s: float,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
     render_ms: list[float] = []
@@ -288,9 +290,7 @@ async def _measure_frames(
     frames = 0
     with LoopLag() as lag:
         while time.perf_counter() - started < args.seconds or frames < args.min_frames:
-            frame = await renderer.render(
-                orbit_view(_bounds(data), frames, args.width, args.height)
-            )
+            frame = await renderer.render(orbit_view(model.bounds, frames, args.width, args.height))
             render_ms.append(frame.render_ms)
             hand_off_ms.append(frame.extra["round_trip_ms"] - frame.render_ms)
             frames += 1
@@ -310,46 +310,33 @@ async def _measure_frames(
         "startup_ms": info["startup_ms"],
         "upload_ms": info["upload_ms"],
         "add_model_ms": info["add_model_ms"],
-        "scene_data_s": round(extract_s, 3),
+        "geometry_s": round(geometry_s, 3),
         "renderer": info,
     }
 
 
-def knots_model(triangles: int, parts: int) -> tuple[ModelGeometry, np.ndarray]:
-    """`parts` closed torus knots side by side, one part each, about `triangles` triangles in
-    all, single-sided; and the model's bounds."""
+def knots_model(triangles: int, parts: int) -> BenchModel:
+    """`parts` closed torus knots side by side (one node of `parts` meshes, so one part
+    each), about `triangles` triangles in all, single-sided, through the geometry builder."""
     segments = math.ceil(triangles / parts / (2 * KNOT_SIDES))
     knot = make_torus_knot(segments=segments, sides=KNOT_SIDES)
     columns = math.ceil(math.sqrt(parts))
     step = float(np.ptp(knot.vertices, axis=0).max()) * 1.1
-    offsets = [((i % columns) * step, (i // columns) * step, 0.0) for i in range(parts)]
-    return _repeated(knot, offsets, single_sided=True)
+    knots = []
+    for i in range(parts):
+        placed = knot.copy()
+        placed.apply_translation(((i % columns) * step, (i // columns) * step, 0.0))
+        mark_sidedness(placed, double_sided=False)
+        knots.append(placed)
+    return host_model(LoadedModel.of_meshes("bench-knots", tuple(knots)))[0]
 
 
-def boxes_model(parts: int) -> tuple[ModelGeometry, np.ndarray]:
-    """`parts` unit cubes, all in place (their matrices spread them out), double-sided."""
+def boxes_model(parts: int) -> ModelGeometry:
+    """`parts` unit cubes, all in place (their matrices spread them out), double-sided:
+    one mesh instanced `parts` times, so one part each."""
     cube = trimesh.creation.box(extents=(1.0, 1.0, 1.0))
-    return _repeated(cube, [(0.0, 0.0, 0.0)] * parts, single_sided=False)
-
-
-def _repeated(
-    mesh: Any, offsets: list[tuple[float, float, float]], *, single_sided: bool
-) -> tuple[ModelGeometry, np.ndarray]:
-    vertices, faces = np.asarray(mesh.vertices, np.float32), np.asarray(mesh.faces, np.uint32)
-    count = len(offsets)
-    positions = np.concatenate([vertices + np.array(offset, np.float32) for offset in offsets])
-    indices = faces.ravel()[None] + (np.arange(count, dtype=np.uint32) * len(vertices))[:, None]
-    geometry = ModelGeometry(
-        positions=positions,
-        normals=np.tile(np.asarray(mesh.vertex_normals, np.float32), (count, 1)),
-        colours=np.tile(np.array([170, 180, 200, 255], np.uint8), (len(positions), 1)),
-        parts=np.repeat(np.arange(count, dtype=np.uint16), len(vertices)),
-        indices=indices.ravel(),
-        part_count=count,
-        single_sided_indices=indices.size if single_sided else 0,
-        part_triangles=(len(faces),) * count,
-    )
-    return geometry, np.array([positions.min(axis=0), positions.max(axis=0)])
+    mark_sidedness(cube, double_sided=True)
+    return host_model(LoadedModel.of_meshes("bench-boxes", (cube,) * parts))[0].geometry
 
 
 def scene_states(bounds: np.ndarray, parts: int) -> dict[str, SceneState]:
@@ -371,19 +358,17 @@ def scene_states(bounds: np.ndarray, parts: int) -> dict[str, SceneState]:
     }
 
 
-def scene_passes(
-    geometry: ModelGeometry, bounds: np.ndarray, args: argparse.Namespace
-) -> dict[str, Any]:
+def scene_passes(model: BenchModel, args: argparse.Namespace) -> dict[str, Any]:
     """Draw + finish time of each variant of scene_states, in turn on the same frames."""
     from renderhub.host.render.gl import GlRenderer
 
     renderer = GlRenderer(samples=args.samples)
-    states = scene_states(bounds, geometry.part_count)
+    states = scene_states(model.bounds, model.geometry.part_count)
     times: dict[str, list[float]] = {name: [] for name in states}
     try:
-        renderer.add_model(0, 0, geometry)
+        renderer.add_model(0, 0, model.geometry)
         for frame in range(-WARMUP_FRAMES, args.min_frames):
-            view = orbit_view(bounds, frame * 3, args.width, args.height)
+            view = orbit_view(model.bounds, frame * 3, args.width, args.height)
             for name, state in states.items():
                 renderer.set_state(state)
                 took = _timed(renderer, view)
@@ -400,16 +385,16 @@ def scene_passes(
 
 async def measure_scene(args: argparse.Namespace) -> dict[str, Any]:
     """The run-time scene's figures (see the module's docstring)."""
-    geometry, bounds = knots_model(args.triangles[0], SCENE_PARTS)
+    model = knots_model(args.triangles[0], SCENE_PARTS)
     size = f"{args.width}x{args.height}"
-    log(f"scene: {geometry.triangles:,} triangles in {SCENE_PARTS} parts, {size}")
-    states = scene_states(bounds, SCENE_PARTS)
+    log(f"scene: {model.geometry.triangles:,} triangles in {SCENE_PARTS} parts, {size}")
+    states = scene_states(model.bounds, SCENE_PARTS)
     renderer = await RendererProcess.launch(samples=args.samples)
     try:
-        await renderer.add_model(0, 0, geometry)
+        await renderer.add_model(0, 0, model.geometry)
         renderer.set_state(states["cut_plane_selected"])
         frames = [
-            await renderer.render(orbit_view(bounds, f, args.width, args.height))
+            await renderer.render(orbit_view(model.bounds, f, args.width, args.height))
             for f in range(-WARMUP_FRAMES, args.min_frames)
         ]
         frame_ms = [frame.render_ms for frame in frames[WARMUP_FRAMES:]]
@@ -418,11 +403,11 @@ async def measure_scene(args: argparse.Namespace) -> dict[str, Any]:
         await renderer.aclose()
     log(f"  cut plane + selection: {statistics.median(frame_ms):.1f} ms per frame")
     log("  passes (in this process)")
-    passes = scene_passes(geometry, bounds, args)
+    passes = scene_passes(model, args)
     log("  1000 parts: set_state + render")
     many = await measure_many_parts(args)
     return {
-        "triangles": geometry.triangles,
+        "triangles": model.geometry.triangles,
         "parts": SCENE_PARTS,
         "cut_plane_selected_render_ms": summary(frame_ms),
         "upload_ms": info["upload_ms"],
@@ -437,7 +422,7 @@ async def measure_many_parts(args: argparse.Namespace) -> dict[str, Any]:
     """Round trip of render alone and of set_state (all 1000 matrices new) + render, in turn;
     each new state is drawn in the frame asked for right after it: its grid turns a step,
     and the frame shows the turned grid (checked by its pixels)."""
-    geometry, _ = boxes_model(MANY_PARTS)
+    geometry = boxes_model(MANY_PARTS)
     renderer = await RendererProcess.launch(samples=args.samples)
     times: dict[str, list[float]] = {"render_only": [], "set_state_and_render": []}
     applied = 0

@@ -1,37 +1,99 @@
-"""Helpers for the renderer tests: scenes from samples or meshes, cameras, pixel checks."""
+"""Helpers for the renderer tests: scenes built the way the host builds them, renderers
+(in process and in their own process) holding them, cameras, pixel checks."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import trimesh
 
 from renderhub.host.frames import View
-from renderhub.host.meshes import build_scene, load_model_file
-from renderhub.host.render.geometry import ModelGeometry, SceneState
+from renderhub.host.meshes import load_model_file
+from renderhub.host.render import ModelGeometry, RendererProcess, SceneState
 from renderhub.host.render.gl import BACKGROUND, GlRenderer
-from renderhub.host.render.scene_data import SceneData, scene_data
-from renderhub.host.scene import LoadedModel, LoadedScene
+from renderhub.host.render.process import RENDER_TIMEOUT_S
+from renderhub.host.runtime.model import AddedModel, SceneModel
+from renderhub.host.scene import LoadedModel
 from renderhub.samples import sample_files
 
 SAMPLE_NAMES = [path.name for path in sample_files()]
 
 
-def loaded_sample(name: str) -> LoadedScene:
-    path = next(p for p in sample_files() if p.name == name)
-    return build_scene([load_model_file(name, path)])
+@dataclass(frozen=True, slots=True)
+class Scene:
+    """What the host hands a renderer: each model's id, first slot and geometry (in its
+    parts' local spaces), and the scene's state placing them."""
+
+    models: tuple[AddedModel, ...]
+    state: SceneState
+
+    @property
+    def geometry(self) -> ModelGeometry:
+        """The geometry of a scene of one model."""
+        (model,) = self.models
+        return model.geometry
+
+    def with_geometry(self, geometry: ModelGeometry) -> Scene:
+        """This one-model scene with other geometry for its model."""
+        (model,) = self.models
+        return replace(self, models=(replace(model, geometry=geometry),))
+
+
+def scene_of_models(*models: LoadedModel, polygon_limit: int | None = None) -> Scene:
+    """The scene of `models` as the host makes it: each added to a SceneModel (its
+    geometry from the runtime's geometry builder), the state from SceneModel.state(), which
+    asks for a checkerboard when the models are over `polygon_limit`."""
+    scene = SceneModel(polygon_limit)
+    added = tuple(scene.add_model(model) for model in models)
+    return Scene(added, scene.state())
+
+
+def file_scene(path: Path, *, polygon_limit: int | None = None) -> Scene:
+    """The scene of the model file at `path`, loaded as a host loads it."""
+    return scene_of_models(load_model_file(path.name, path), polygon_limit=polygon_limit)
 
 
 @cache
-def sample_data(name: str) -> SceneData:
-    return scene_data(loaded_sample(name))
+def sample_scene(name: str, *, polygon_limit: int | None = None) -> Scene:
+    """The scene of one of the bundled samples."""
+    path = next(p for p in sample_files() if p.name == name)
+    return file_scene(path, polygon_limit=polygon_limit)
 
 
-def scene_of(*meshes: trimesh.Trimesh) -> SceneData:
-    model = LoadedModel.of_meshes("test", meshes)
-    return scene_data(build_scene([model]))
+def scene_of(*meshes: trimesh.Trimesh) -> Scene:
+    """One model of `meshes` (one node each, in place)."""
+    return scene_of_models(LoadedModel.of_meshes("test", meshes))
+
+
+def renderer_of(scene: Scene, *, samples: int | None = None) -> GlRenderer:
+    """A GlRenderer in this process drawing `scene`."""
+    renderer = GlRenderer(samples=samples)
+    try:
+        for model in scene.models:
+            renderer.add_model(model.root, model.first_slot, model.geometry)
+        renderer.set_state(scene.state)
+    except BaseException:
+        renderer.release()
+        raise
+    return renderer
+
+
+async def process_of(
+    scene: Scene, *, samples: int | None = None, render_timeout: float = RENDER_TIMEOUT_S
+) -> RendererProcess:
+    """A RendererProcess drawing `scene`: launched, its models added, the state set."""
+    renderer = await RendererProcess.launch(samples=samples, render_timeout=render_timeout)
+    try:
+        for model in scene.models:
+            await renderer.add_model(model.root, model.first_slot, model.geometry)
+        renderer.set_state(scene.state)
+    except BaseException:
+        await renderer.aclose()
+        raise
+    return renderer
 
 
 def front_view(**changes: object) -> View:
@@ -98,31 +160,3 @@ def translation(x: float, y: float = 0.0, z: float = 0.0) -> np.ndarray:
 def state_with(slots: int, **changes: object) -> SceneState:
     """SceneState.identity(slots) with fields replaced (matrices, tints, flags, ...)."""
     return replace(SceneState.identity(slots), **changes)  # type: ignore[arg-type]
-
-
-def model_of(scene: SceneData) -> ModelGeometry:
-    """A merged scene as one model of one part."""
-    return ModelGeometry(
-        positions=scene.positions,
-        normals=scene.normals,
-        colours=scene.colours,
-        parts=np.zeros(scene.vertices, dtype=np.uint16),
-        indices=scene.indices,
-        part_count=1,
-        single_sided_indices=scene.single_sided_indices,
-        part_triangles=(scene.triangles,),
-    )
-
-
-def renderer_of(
-    scene: SceneData, *, checkerboard: bool = False, samples: int | None = None
-) -> GlRenderer:
-    """A GlRenderer drawing `scene` in place (model 0, slot 0), or its checkerboard."""
-    renderer = GlRenderer(samples=samples)
-    renderer.add_model(0, 0, model_of(scene))
-    bounds = scene.bounds
-    box = None
-    if checkerboard and bounds is not None:
-        box = (tuple(map(float, bounds[0])), tuple(map(float, bounds[1])))
-    renderer.set_state(state_with(1, checkerboard=box))
-    return renderer

@@ -12,14 +12,15 @@ from trimesh.visual.color import ColorVisuals
 from renderhub.host.frames import View
 from renderhub.host.render.gl import BACKGROUND, GlRenderer, is_gpu
 from renderhub.host.render.marker import BITS, BLOCK, read_marker
-from renderhub.host.render.scene_data import SceneData, scene_data
-from renderhub.host.scene import LoadedScene
+from renderhub.host.scene import LoadedModel
 from tests.host.render.rendering import (
+    Scene,
     front_view,
     object_mask,
     renderer_of,
-    sample_data,
+    sample_scene,
     scene_of,
+    scene_of_models,
 )
 
 BACKGROUND_RGB = np.round(np.array(BACKGROUND) * 255).astype(np.uint8)
@@ -27,7 +28,7 @@ BACKGROUND_RGB = np.round(np.array(BACKGROUND) * 255).astype(np.uint8)
 
 @pytest.fixture(scope="module")
 def cube() -> Iterator[GlRenderer]:
-    renderer = renderer_of(sample_data("cube.glb"))
+    renderer = renderer_of(sample_scene("cube.glb"))
     yield renderer
     renderer.release()
 
@@ -39,8 +40,8 @@ def coloured_box(extents: float, colour: tuple[int, int, int], z: float) -> trim
     return box
 
 
-def render_once(scene: SceneData, view: View, *, checkerboard: bool = False) -> np.ndarray:
-    renderer = renderer_of(scene, checkerboard=checkerboard)
+def render_once(scene: Scene, view: View) -> np.ndarray:
+    renderer = renderer_of(scene)
     try:
         return renderer.render(view)
     finally:
@@ -109,11 +110,13 @@ def test_a_near_object_hides_a_far_one_whatever_the_draw_order() -> None:
 
 
 def test_checkerboard_mode_draws_checkers_instead_of_the_models() -> None:
+    """Over the polygon limit the scene's state asks for checkers in the models' bounds."""
     view = front_view(eye=(0.4, 0.5, 3.0))
-    knot = sample_data("torus-knot.glb")
+    over_limit = sample_scene("torus-knot.glb", polygon_limit=0)
+    assert over_limit.state.checkerboard is not None
 
-    model = render_once(knot, view)
-    checkers = render_once(knot, view, checkerboard=True)
+    model = render_once(sample_scene("torus-knot.glb"), view)
+    checkers = render_once(over_limit, view)
 
     blue = model[..., 2].astype(int) - model[..., 0] > 60
     assert blue.any()
@@ -146,11 +149,13 @@ def test_without_a_marker_the_corner_is_the_background(cube: GlRenderer) -> None
 
 
 def test_an_empty_scene_renders_the_background() -> None:
-    empty = scene_data(LoadedScene())
-
-    for checkerboard in (False, True):
-        pixels = render_once(empty, front_view(), checkerboard=checkerboard)
-        assert (pixels == BACKGROUND_RGB).all()
+    """No models, or a model without triangles, even with a polygon limit of 0."""
+    no_triangles = LoadedModel.of_meshes("empty", ())
+    for models in ((), (no_triangles,)):
+        for limit in (None, 0):
+            scene = scene_of_models(*models, polygon_limit=limit)
+            assert scene.state.checkerboard is None
+            assert (render_once(scene, front_view()) == BACKGROUND_RGB).all()
 
 
 def test_a_view_that_cannot_be_rendered_raises_value_error(cube: GlRenderer) -> None:
@@ -160,7 +165,7 @@ def test_a_view_that_cannot_be_rendered_raises_value_error(cube: GlRenderer) -> 
 
 def test_the_multisampled_path_used_on_gpus_draws_the_same_picture(cube: GlRenderer) -> None:
     view = front_view(eye=(1.5, 1.2, 2.0), marker=0xBEEF)
-    multisampled = renderer_of(sample_data("cube.glb"), samples=4)
+    multisampled = renderer_of(sample_scene("cube.glb"), samples=4)
     try:
         smooth = multisampled.render(view)
         assert multisampled.info()["samples"] == 4

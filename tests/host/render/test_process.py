@@ -22,12 +22,18 @@ from renderhub.host.frames import FrameSource
 from renderhub.host.render import RendererError, RendererProcess
 from renderhub.host.render.marker import BLOCK, read_marker
 from tests.host.host_testing import wait_until
-from tests.host.render.rendering import front_view, object_mask, renderer_of, sample_data
+from tests.host.render.rendering import (
+    front_view,
+    object_mask,
+    process_of,
+    renderer_of,
+    sample_scene,
+)
 
 
 @pytest.fixture
 async def renderer() -> AsyncIterator[RendererProcess]:
-    process = await RendererProcess.start(sample_data("cube.glb"))
+    process = await process_of(sample_scene("cube.glb"))
     yield process
     await process.aclose()
 
@@ -48,8 +54,8 @@ def frame_memory_fds(pid: int) -> list[str]:
     return [target for target in targets if "renderhub-frames" in target]
 
 
-async def test_start_render_close_leaves_no_process_and_no_shared_memory() -> None:
-    renderer: FrameSource = await RendererProcess.start(sample_data("cube.glb"))
+async def test_launch_render_close_leaves_no_process_and_no_shared_memory() -> None:
+    renderer: FrameSource = await process_of(sample_scene("cube.glb"))
     assert isinstance(renderer, RendererProcess)
     pid = renderer.pid
     try:
@@ -73,13 +79,18 @@ async def test_a_launched_renderer_draws_the_background_until_it_has_models() ->
         assert {"renderer", "gpu", "startup_ms"} <= set(renderer.info())
         empty = await renderer.render(front_view(marker=4))
         assert not object_mask(empty.pixels[:-BLOCK]).any() and read_marker(empty.pixels) == 4
-        await renderer.load(sample_data("cube.glb"))
-        frame = await renderer.render(front_view(marker=5))
+        cube = sample_scene("cube.glb")
+        (model,) = cube.models
+        await renderer.add_model(model.root, model.first_slot, model.geometry)
+        untouched = await renderer.render(front_view(marker=5))  # no state yet: not drawn
+        assert not object_mask(untouched.pixels[:-BLOCK]).any()
+        renderer.set_state(cube.state)
+        frame = await renderer.render(front_view(marker=6))
     finally:
         await renderer.aclose()
 
-    assert read_marker(frame.pixels) == 5 and object_mask(frame.pixels).any()
-    assert {"startup_ms", "load_ms", "upload_ms", "add_model_ms"} <= set(renderer.info())
+    assert read_marker(frame.pixels) == 6 and object_mask(frame.pixels).any()
+    assert {"startup_ms", "upload_ms", "add_model_ms"} <= set(renderer.info())
 
 
 async def test_a_launched_renderer_closed_before_its_scene_exits() -> None:
@@ -96,7 +107,7 @@ async def test_frames_match_an_in_process_render_and_info_names_the_renderer(
     renderer: RendererProcess,
 ) -> None:
     view = front_view(eye=(1.5, 1.2, 2.0))
-    local = renderer_of(sample_data("cube.glb"))
+    local = renderer_of(sample_scene("cube.glb"))
     try:
         expected = local.render(view)
     finally:
@@ -163,7 +174,7 @@ async def test_a_bad_view_is_refused_and_the_renderer_carries_on(
 
 
 async def test_render_after_close_raises_and_close_is_idempotent() -> None:
-    renderer = await RendererProcess.start(sample_data("cube.glb"))
+    renderer = await process_of(sample_scene("cube.glb"))
     frame = await renderer.render(front_view(marker=9))
     await renderer.aclose()
     await renderer.aclose()
@@ -178,7 +189,7 @@ async def test_no_egl_gives_a_clear_error_on_start(monkeypatch: pytest.MonkeyPat
 
     started = time.monotonic()
     with pytest.raises(RendererError, match=r"^Could not create an OpenGL context through EGL: "):
-        await RendererProcess.start(sample_data("cube.glb"))
+        await RendererProcess.launch()
 
     assert time.monotonic() - started < 10
     assert frame_memory_fds(os.getpid()) == []
@@ -194,7 +205,7 @@ async def test_a_renderer_that_dies_gives_an_error_not_a_hang(renderer: Renderer
 
 
 async def test_a_renderer_that_does_not_answer_in_time_is_stopped() -> None:
-    renderer = await RendererProcess.start(sample_data("torus-knot.glb"), render_timeout=0.001)
+    renderer = await process_of(sample_scene("torus-knot.glb"), render_timeout=0.001)
     pid = renderer.pid
     assert pid is not None
 
@@ -233,17 +244,21 @@ import gc
 import aiortc  # stands in for the host's web stack, which the renderer must not load
 
 from renderhub.host.frames import View
-from renderhub.host.meshes import build_scene, load_model_file
-from renderhub.host.render import RendererProcess, scene_data
+from renderhub.host.meshes import load_model_file
+from renderhub.host.render import RendererProcess
+from renderhub.host.runtime.model import SceneModel
 from renderhub.samples import sample_files
 
 # No `if __name__ == "__main__"` guard on purpose: the renderer must not run this script.
 path = sample_files()[0]
-scene = scene_data(build_scene([load_model_file(path.name, path)]))
+scene = SceneModel()
+added = scene.add_model(load_model_file(path.name, path))
 
 
 async def main() -> None:
-    renderer = await RendererProcess.start(scene)
+    renderer = await RendererProcess.launch()
+    await renderer.add_model(added.root, added.first_slot, added.geometry)
+    renderer.set_state(scene.state())
     await renderer.render(View(eye=(0.0, 0.0, 3.0), target=(0.0, 0.0, 0.0)))
     print(renderer.pid, flush=True)
     await asyncio.sleep(60)

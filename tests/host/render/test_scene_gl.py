@@ -168,6 +168,27 @@ def test_eight_cut_planes_all_cut(renderer: GlRenderer) -> None:
     assert 0 < object_mask(all_of_them).sum() < object_mask(only_the_last).sum()
 
 
+def test_cut_planes_come_and_go_also_for_a_model_added_meanwhile(renderer: GlRenderer) -> None:
+    """States without cut planes are drawn by a program without their code: switching
+    between the two gives each state its own picture, for a model added while cut too."""
+    renderer.add_model(1, 0, geometry_of(box(0.5, (-0.6, 0.0, 0.0)), colours=[RED]))
+    plane = CutPlaneData((-0.6, 0.0, 0.0), (1.0, 0.0, 0.0))  # cuts the red box in half
+    whole = shown(renderer, SceneState.identity(2), front_view())
+    cut = shown(renderer, state_with(2, cut_planes=(plane,)), front_view())
+
+    renderer.add_model(2, 1, geometry_of(box(0.5, (0.6, 0.0, 0.0)), colours=[BLUE]))
+    both_cut = shown(renderer, state_with(2, cut_planes=(plane,)), front_view())
+    both_whole = shown(renderer, SceneState.identity(2), front_view())
+
+    left, right = slice(None, 160), slice(160, None)
+    assert object_mask(whole)[:, 75:92].any() and not object_mask(cut)[:, :95].any()
+    assert object_mask(cut)[120, 100:125].all()
+    assert np.array_equal(both_cut[:, left], cut[:, left])
+    assert np.array_equal(both_whole[:, left], whole[:, left])
+    assert np.array_equal(both_cut[:, right], both_whole[:, right])  # the plane misses it
+    assert rgb(both_cut, RIGHT)[2] > 2 * rgb(both_cut, RIGHT)[0]
+
+
 def test_a_see_through_part_shows_what_is_behind_it(renderer: GlRenderer) -> None:
     near, far = box(0.6, (0.0, 0.0, 0.8)), box(1.6, (0.0, 0.0, -1.0))
     renderer.add_model(1, 0, geometry_of(near, far, colours=[RED, BLUE]))

@@ -3,9 +3,11 @@ there is one. Runs inside the renderer process (moderngl holds the GIL while it 
 
 The scene changes at run time: models are added and removed whole (`gl_models.GpuModel`),
 and the scene's state (every part's matrix, tint and flags, the cut planes) replaces the
-previous one whenever it changes (`state_texture.StateTexture`, a few uniforms). A frame is
-up to four passes: the opaque parts; the see-through parts, blended, when there are any; the
-selection mask and its outline when a part is selected; the marker.
+previous one whenever it changes (`state_texture.StateTexture`, a few uniforms). The mesh
+program comes in two: with the cut planes' code, used while the state has cut planes, and
+without it (see shaders.mesh_fragment). A frame is up to four passes: the opaque parts; the
+see-through parts, blended, when there are any; the selection mask and its outline when a
+part is selected; the marker.
 """
 
 from __future__ import annotations
@@ -97,10 +99,8 @@ class GlRenderer:
             # counter-clockwise (glTF's front) clockwise on screen.
             self._ctx.front_face = "cw"
             self._ctx.cull_face = "back"
-            self._program = self._ctx.program(
-                vertex_shader=shaders.MESH_VERTEX, fragment_shader=shaders.MESH_FRAGMENT
-            )
-            self._program["u_state"] = STATE_UNIT
+            self._programs: dict[bool, moderngl.Program] = {}  # by "has cut planes"
+            self._program = self._mesh_program(cut_planes=False)
             self._state_texture = StateTexture(self._ctx)
             self._outline = Outline(self._ctx)
             self._checker_program = self._ctx.program(
@@ -123,7 +123,7 @@ class GlRenderer:
         if first_slot < 0:
             raise ValueError(f"first_slot {first_slot} is negative.")
         with self._ctx:
-            self._models[model_id] = GpuModel(self._program, first_slot, geometry)
+            self._models[model_id] = GpuModel(self._ctx, first_slot, geometry)
 
     def remove_model(self, model_id: int) -> None:
         """Free model `model_id`'s buffers; it is not drawn any more."""
@@ -137,7 +137,9 @@ class GlRenderer:
         """Use `state` from the next draw on (written to the GPU at once, in one upload)."""
         with self._ctx:
             self._state_texture.write(state)
-            _set_cut_planes(self._program, state.cut_planes)
+            self._program = self._mesh_program(cut_planes=bool(state.cut_planes))
+            if state.cut_planes:
+                _set_cut_planes(self._program, state.cut_planes)
         visible = state.flags[(state.flags & HIDDEN) == 0]
         self._see_through = bool((visible & SEE_THROUGH).any())
         self._selected = bool((visible & SELECTED).any())
@@ -201,10 +203,23 @@ class GlRenderer:
                 model.release()
             self._models.clear()
             self._state_texture.release()
+            for program in self._programs.values():
+                program.release()
             self._outline.release()
             if self._checker is not None:
                 self._checker.release()
         self._ctx.release()
+
+    def _mesh_program(self, *, cut_planes: bool) -> moderngl.Program:
+        """The mesh program with or without the cut planes' code, compiled on first use
+        (the context is current)."""
+        program = self._programs.get(cut_planes)
+        if program is None:
+            fragment = shaders.mesh_fragment(cut_planes)
+            program = self._ctx.program(vertex_shader=shaders.MESH_VERTEX, fragment_shader=fragment)
+            program["u_state"] = STATE_UNIT
+            self._programs[cut_planes] = program
+        return program
 
     def _draw_models(self, view: View, targets: _Targets, state: SceneState) -> None:
         program = self._program

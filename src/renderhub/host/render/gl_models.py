@@ -1,8 +1,9 @@
 """One model's geometry on the GPU: its buffers, one vertex array, and its draw calls.
 
-The vertex array binds the model's vertices (position, normal, colour, part) and indices
-to the one mesh program; drawing it sets `u_first_slot`, so that the shader finds each
-part's row of the state texture. Double-sided triangles are drawn without face culling,
+A vertex array binds the model's vertices (position, normal, colour, part) and indices to
+a mesh program (one per program it is drawn with: the renderer has one with cut planes and
+one without); drawing it sets `u_first_slot`, so that the shader finds each part's row of
+the state texture. Double-sided triangles are drawn without face culling,
 single-sided ones (the last `single_sided_indices` indices) with back faces culled.
 
 When each range's triangles come grouped by part, in part order (as the runtime builds
@@ -35,22 +36,22 @@ class Draw:
 
 
 class GpuModel:
-    """A model uploaded to `program`'s context; `release` frees its buffers."""
+    """A model uploaded to `ctx`; `release` frees its buffers and vertex arrays."""
 
-    def __init__(self, program: moderngl.Program, first_slot: int, geometry: ModelGeometry) -> None:
+    def __init__(self, ctx: moderngl.Context, first_slot: int, geometry: ModelGeometry) -> None:
         self.first_slot = first_slot
         self.part_count = geometry.part_count
         self.triangles = geometry.triangles
         self.draws = model_draws(geometry)
         self.part_bounds = part_bounds(geometry)
         self.part_ranges = [part_ranges(geometry, draw) for draw in self.draws]
-        self._vao: moderngl.VertexArray | None = None
+        self._vaos: dict[int, moderngl.VertexArray] = {}  # by program (its GL name)
         self._buffers: list[moderngl.Buffer] = []
+        self._content: list[tuple[moderngl.Buffer, str, str]] = []
         if self.draws:  # GL refuses empty buffers; a model without triangles draws nothing
-            self._upload(program, geometry)
+            self._upload(ctx, geometry)
 
-    def _upload(self, program: moderngl.Program, geometry: ModelGeometry) -> None:
-        ctx = program.ctx
+    def _upload(self, ctx: moderngl.Context, geometry: ModelGeometry) -> None:
         self._buffers = [
             ctx.buffer(np.ascontiguousarray(geometry.positions, dtype=np.float32)),
             ctx.buffer(np.ascontiguousarray(geometry.normals, dtype=np.float32)),
@@ -58,15 +59,24 @@ class GpuModel:
             ctx.buffer(np.ascontiguousarray(geometry.parts, dtype=np.uint16)),
         ]
         positions, normals, colours, parts = self._buffers
-        content = [
+        self._content = [
             (positions, "3f", "in_position"),
             (normals, "3f", "in_normal"),
             (colours, "4f1", "in_colour"),
             (parts, "1u2", "in_part"),
         ]
-        indices = ctx.buffer(np.ascontiguousarray(geometry.indices, dtype=np.uint32))
-        self._buffers.append(indices)
-        self._vao = ctx.vertex_array(program, content, index_buffer=indices, index_element_size=4)
+        self._buffers.append(ctx.buffer(np.ascontiguousarray(geometry.indices, dtype=np.uint32)))
+
+    def _vao(self, program: moderngl.Program) -> moderngl.VertexArray:
+        """The vertex array binding this model to `program`, made on its first draw."""
+        vao = self._vaos.get(program.glo)
+        if vao is None:
+            indices = self._buffers[-1]
+            vao = program.ctx.vertex_array(
+                program, self._content, index_buffer=indices, index_element_size=4
+            )
+            self._vaos[program.glo] = vao
+        return vao
 
     def render(
         self,
@@ -79,8 +89,9 @@ class GpuModel:
         of them, or those of `parts` (sorted part numbers) where the ranges are known.
         `mirrored`: some part's matrix mirrors, so a culled range takes two draws, one per
         winding (see shaders.py)."""
-        if self._vao is None:
+        if not self._buffers:
             return
+        vao = self._vao(program)
         program["u_first_slot"] = self.first_slot
         for draw, ranges in zip(self.draws, self.part_ranges, strict=True):
             spans = [(draw.first, draw.count)]
@@ -88,32 +99,33 @@ class GpuModel:
                 spans = _spans(ranges, parts)
             if not draw.culled:
                 ctx.disable(moderngl.CULL_FACE)
-                self._draw(program, spans, ANY_SIDE)
+                _draw(vao, spans, ANY_SIDE)
                 continue
             ctx.enable(moderngl.CULL_FACE)
             if not mirrored:
-                self._draw(program, spans, ANY_SIDE)
+                _draw(vao, spans, ANY_SIDE)
                 continue
-            self._draw(program, spans, NOT_MIRRORED)
+            _draw(vao, spans, NOT_MIRRORED)
             ctx.cull_face = "front"
             try:
-                self._draw(program, spans, MIRRORED)
+                _draw(vao, spans, MIRRORED)
             finally:
                 ctx.cull_face = "back"
 
-    def _draw(self, program: moderngl.Program, spans: list[tuple[int, int]], side: int) -> None:
-        assert self._vao is not None
-        program["u_side"] = side
-        for first, count in spans:
-            self._vao.render(moderngl.TRIANGLES, vertices=count, first=first)
-
     def release(self) -> None:
-        if self._vao is not None:
-            self._vao.release()
-            self._vao = None
+        for vao in self._vaos.values():
+            vao.release()
+        self._vaos.clear()
+        self._content.clear()
         for buffer in self._buffers:
             buffer.release()
         self._buffers.clear()
+
+
+def _draw(vao: moderngl.VertexArray, spans: list[tuple[int, int]], side: int) -> None:
+    vao.program["u_side"] = side
+    for first, count in spans:
+        vao.render(moderngl.TRIANGLES, vertices=count, first=first)
 
 
 def model_draws(geometry: ModelGeometry) -> list[Draw]:

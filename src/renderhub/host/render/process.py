@@ -28,7 +28,6 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -52,7 +51,6 @@ from renderhub.host.render.protocol import (
     Rendered,
     Started,
 )
-from renderhub.host.render.scene_data import SceneData
 from renderhub.host.threads import in_daemon_thread
 
 log = logging.getLogger(__name__)
@@ -85,7 +83,7 @@ class RendererProcess:
         memory: _FrameMemory,
         render_timeout: float,
     ) -> None:
-        """Use start(); this only wires up an already started process."""
+        """Use launch(); this only wires up an already started process."""
         self._process = process
         self._conn = conn
         self._memory = memory
@@ -111,27 +109,6 @@ class RendererProcess:
         self._state: SceneState | None = None
         self._sent: tuple[SceneState, int] | None = None  # the state sent last, its version
         self._launch_ms = 0.0
-
-    @classmethod
-    async def start(
-        cls,
-        scene: SceneData,
-        *,
-        checkerboard: bool = False,
-        samples: int | None = None,
-        start_timeout: float = START_TIMEOUT_S,
-        render_timeout: float = RENDER_TIMEOUT_S,
-    ) -> RendererProcess:
-        """Launch a renderer and `load` one merged scene into it (see load)."""
-        self = await cls.launch(
-            samples=samples, start_timeout=start_timeout, render_timeout=render_timeout
-        )
-        try:
-            await self.load(scene, checkerboard=checkerboard, within=start_timeout)
-        except BaseException:
-            await self.aclose()
-            raise
-        return self
 
     @classmethod
     async def launch(
@@ -177,19 +154,6 @@ class RendererProcess:
             self._pid,
         )
         return self
-
-    async def load(
-        self, scene: SceneData, *, checkerboard: bool = False, within: float = UPLOAD_TIMEOUT_S
-    ) -> None:
-        """Compatibility with the host before the scene runtime (warmup.py): one merged scene
-        as model 0 in slot 0, in place, or a checkerboard in its bounds. Remove once the
-        host adds models itself."""
-        began = time.perf_counter()
-        await self.add_model(0, 0, _single_part(scene), within=within)
-        bounds = None if scene.bounds is None else scene.bounds.tolist()
-        box = (tuple(bounds[0]), tuple(bounds[1])) if checkerboard and bounds else None
-        self.set_state(replace(SceneState.identity(1), checkerboard=box))  # type: ignore[arg-type]
-        self._info["load_ms"] = round((time.perf_counter() - began) * 1000.0, 1)
 
     async def add_model(
         self,
@@ -552,20 +516,6 @@ def _send_model(conn: Connection, header: AddModel, geometry: ModelGeometry) -> 
     )
     for array, dtype in arrays:
         conn.send_bytes(np.ascontiguousarray(array, dtype=dtype).data.cast("B"))
-
-
-def _single_part(scene: SceneData) -> ModelGeometry:
-    """A merged scene as one model of one part (see RendererProcess.load)."""
-    return ModelGeometry(
-        positions=scene.positions,
-        normals=scene.normals,
-        colours=scene.colours,
-        parts=np.zeros(scene.vertices, dtype=np.uint16),
-        indices=scene.indices,
-        part_count=1,
-        single_sided_indices=scene.single_sided_indices,
-        part_triangles=(scene.triangles,),
-    )
 
 
 def _retrieve(task: asyncio.Future[None]) -> None:
