@@ -9,9 +9,9 @@ import pytest
 import trimesh
 from trimesh.visual.color import ColorVisuals
 
+from renderhub.frame_marker import BITS, BLOCK, read_marker
 from renderhub.host.frames import View
 from renderhub.host.render.gl import BACKGROUND, GlRenderer, is_gpu
-from renderhub.host.render.marker import BITS, BLOCK, read_marker
 from renderhub.host.scene import LoadedModel
 from tests.host.render.rendering import (
     Scene,

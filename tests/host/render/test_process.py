@@ -18,9 +18,9 @@ import numpy as np
 import psutil
 import pytest
 
+from renderhub.frame_marker import BLOCK, read_marker
 from renderhub.host.frames import FrameSource
 from renderhub.host.render import RendererError, RendererProcess
-from renderhub.host.render.marker import BLOCK, read_marker
 from tests.host.host_testing import wait_until
 from tests.host.render.rendering import (
     front_view,

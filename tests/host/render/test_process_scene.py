@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import trimesh
 
+from renderhub.frame_marker import read_marker
 from renderhub.host.render import RendererError, RendererProcess
 from renderhub.host.render.geometry import HIDDEN, SELECTED, ModelGeometry, SceneState
 from renderhub.host.render.gl import GlRenderer
-from renderhub.host.render.marker import read_marker
 from tests.host.render.rendering import (
     box,
     front_view,

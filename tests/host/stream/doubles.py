@@ -10,10 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from renderhub.frame_marker import BLOCK, marker_bits
 from renderhub.host.frames import Frame, View
 from renderhub.host.render.geometry import ModelGeometry, SceneState
-
-BLOCK, BITS = 8, 16
 
 
 def eye_colour(view: View) -> tuple[int, int, int]:
@@ -23,16 +22,6 @@ def eye_colour(view: View) -> tuple[int, int, int]:
     length = math.sqrt(sum(v * v for v in offset)) or 1.0
     r, g, b = (round((v / length + 1) / 2 * 255) for v in offset)
     return r, g, b
-
-
-def read_marker(pixels: np.ndarray) -> int:
-    """The 16-bit marker in the bottom-left corner (white = 1, most significant bit first)."""
-    row = pixels.shape[0] - BLOCK // 2
-    value = 0
-    for bit in range(BITS):
-        brightness = int(pixels[row, bit * BLOCK + BLOCK // 2].astype(int).sum())
-        value = value << 1 | (brightness > 3 * 127)
-    return value
 
 
 class Broken(Exception):
@@ -80,8 +69,7 @@ class PictureSource:
     @staticmethod
     def _draw_marker(pixels: np.ndarray, marker: int) -> None:
         bottom = pixels[-BLOCK:]
-        for bit in range(BITS):
-            on = marker >> (BITS - 1 - bit) & 1
+        for bit, on in enumerate(marker_bits(marker)):
             bottom[:, bit * BLOCK : (bit + 1) * BLOCK] = 255 if on else 0
 
     def info(self) -> dict[str, Any]:

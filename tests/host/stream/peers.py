@@ -19,7 +19,7 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from tests.host.stream.doubles import read_marker
+from renderhub.frame_marker import read_marker
 
 WAIT_SECONDS = 10.0
 

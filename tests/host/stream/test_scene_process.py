@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from renderhub.frame_marker import read_marker
 from tests.host.host_testing import CONTROL_TOKEN, HostProcess
 from tests.host.runtime.model_files import GROUPS, PARTS_PER_GROUP, write_many_parts
 from tests.host.stream.conftest import ACCOUNT, Keys
-from tests.host.stream.doubles import read_marker
 from tests.host.stream.peers import Viewer
 
 MakeViewer = Callable[..., Viewer]

@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 
+from renderhub.frame_marker import read_marker
 from renderhub.host.command import host as host_command
 from tests.host.host_testing import CONTROL_TOKEN, HostProcess
 from tests.host.stream.conftest import ACCOUNT, Keys
-from tests.host.stream.doubles import read_marker
 from tests.host.stream.peers import Viewer, bearer
 
 MakeViewer = Callable[..., Viewer]

@@ -18,6 +18,7 @@ from typing import Any
 import moderngl
 import numpy as np
 
+from renderhub.frame_marker import BLOCK, marker_bits
 from renderhub.host.frames import View
 from renderhub.host.render import shaders
 from renderhub.host.render.camera import check_view, projection_matrix, view_matrix
@@ -35,7 +36,6 @@ from renderhub.host.render.geometry import (
 )
 from renderhub.host.render.gl_models import GpuModel
 from renderhub.host.render.gl_outline import Outline, selection_rect
-from renderhub.host.render.marker import BLOCK, marker_bits
 from renderhub.host.render.state_texture import StateTexture, mirrored
 
 GL_VERSION = 330
