@@ -14,6 +14,7 @@ import trimesh
 from renderhub.host.frames import View
 from renderhub.host.render.geometry import (
     HIDDEN,
+    MAX_CUT_PLANES,
     SEE_THROUGH,
     SELECTED,
     CutPlaneData,
@@ -166,6 +167,37 @@ def test_eight_cut_planes_all_cut(renderer: GlRenderer) -> None:
     all_of_them = shown(renderer, state_with(1, cut_planes=planes), front_view())
 
     assert 0 < object_mask(all_of_them).sum() < object_mask(only_the_last).sum()
+
+
+def test_every_plane_count_cuts_and_fades_like_one_plane(renderer: GlRenderer) -> None:
+    """Each plane count has its own program (the planes unrolled): a fading plane and 0 to
+    7 copies of it without the fade draw the same picture."""
+    renderer.add_model(1, 0, geometry_of(box(1.0), colours=[BLUE]))
+    plane = CutPlaneData((0.0, 0.0, 0.0), (1.0, 0.0, 0.0), 0.2, (1.0, 1.0, 0.0, 1.0))
+    copy = replace(plane, fade_length=0.0)
+    pictures = [
+        shown(renderer, state_with(1, cut_planes=(plane,) + (copy,) * count), front_view())
+        for count in range(MAX_CUT_PLANES)
+    ]
+
+    assert not object_mask(pictures[0])[:, :159].any()
+    assert rgb(pictures[0], (120, 163))[2] < 80  # the fade
+    for picture in pictures[1:]:
+        assert np.array_equal(picture, pictures[0])
+
+
+def test_only_the_planes_that_fade_tint(renderer: GlRenderer) -> None:
+    """A plane without a fade among planes with one cuts but tints nothing."""
+    renderer.add_model(1, 0, geometry_of(box(1.0), colours=[BLUE]))
+    plain = CutPlaneData((0.0, 0.0, 0.0), (1.0, 0.0, 0.0))
+    fading = CutPlaneData((0.0, 0.0, 0.0), (0.0, 1.0, 0.0), 0.2, (1.0, 1.0, 0.0, 1.0))
+    pixels = shown(renderer, state_with(1, cut_planes=(plain, fading)), front_view())
+
+    mask = object_mask(pixels)
+    assert mask[80, 161:200].all() and not mask[:, :159].any() and not mask[121:].any()
+    by_the_plain_plane, by_the_fading_one = rgb(pixels, (80, 162)), rgb(pixels, (117, 200))
+    assert by_the_plain_plane[2] > 4 * by_the_plain_plane[0]  # blue, no fade
+    assert by_the_fading_one[0] > 150 and by_the_fading_one[2] < 80  # mostly yellow
 
 
 def test_cut_planes_come_and_go_also_for_a_model_added_meanwhile(renderer: GlRenderer) -> None:

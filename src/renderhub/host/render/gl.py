@@ -4,10 +4,10 @@ there is one. Runs inside the renderer process (moderngl holds the GIL while it 
 The scene changes at run time: models are added and removed whole (`gl_models.GpuModel`),
 and the scene's state (every part's matrix, tint and flags, the cut planes) replaces the
 previous one whenever it changes (`state_texture.StateTexture`, a few uniforms). The mesh
-program comes in two: with the cut planes' code, used while the state has cut planes, and
-without it (see shaders.mesh_fragment). A frame is up to four passes: the opaque parts; the
-see-through parts, blended, when there are any; the selection mask and its outline when a
-part is selected; the marker.
+program comes in one variant per number of cut planes (none: no plane code at all), with
+the fade code only while a plane fades (see shaders.mesh_fragment). A frame is up to four
+passes: the opaque parts; the see-through parts, blended, when there are any; the selection
+mask and its outline when a part is selected; the marker.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from renderhub.host.render.checkerboard import checker_box
 from renderhub.host.render.errors import RendererError
 from renderhub.host.render.geometry import (
     HIDDEN,
-    MAX_CUT_PLANES,
     SEE_THROUGH,
     SELECTED,
     CutPlaneData,
@@ -99,8 +98,8 @@ class GlRenderer:
             # counter-clockwise (glTF's front) clockwise on screen.
             self._ctx.front_face = "cw"
             self._ctx.cull_face = "back"
-            self._programs: dict[bool, moderngl.Program] = {}  # by "has cut planes"
-            self._program = self._mesh_program(cut_planes=False)
+            self._programs: dict[tuple[int, bool], moderngl.Program] = {}  # (planes, fade)
+            self._program = self._mesh_program(0, fade=False)
             self._state_texture = StateTexture(self._ctx)
             self._outline = Outline(self._ctx)
             self._checker_program = self._ctx.program(
@@ -137,7 +136,8 @@ class GlRenderer:
         """Use `state` from the next draw on (written to the GPU at once, in one upload)."""
         with self._ctx:
             self._state_texture.write(state)
-            self._program = self._mesh_program(cut_planes=bool(state.cut_planes))
+            planes = state.cut_planes
+            self._program = self._mesh_program(len(planes), fade=any(map(_fades, planes)))
             if state.cut_planes:
                 _set_cut_planes(self._program, state.cut_planes)
         visible = state.flags[(state.flags & HIDDEN) == 0]
@@ -210,15 +210,15 @@ class GlRenderer:
                 self._checker.release()
         self._ctx.release()
 
-    def _mesh_program(self, *, cut_planes: bool) -> moderngl.Program:
-        """The mesh program with or without the cut planes' code, compiled on first use
-        (the context is current)."""
-        program = self._programs.get(cut_planes)
+    def _mesh_program(self, planes: int, *, fade: bool) -> moderngl.Program:
+        """The mesh program for `planes` cut planes, with their fade or without, compiled
+        on first use (the context is current)."""
+        program = self._programs.get((planes, fade))
         if program is None:
-            fragment = shaders.mesh_fragment(cut_planes)
+            fragment = shaders.mesh_fragment(planes, fade)
             program = self._ctx.program(vertex_shader=shaders.MESH_VERTEX, fragment_shader=fragment)
             program["u_state"] = STATE_UNIT
-            self._programs[cut_planes] = program
+            self._programs[planes, fade] = program
         return program
 
     def _draw_models(self, view: View, targets: _Targets, state: SceneState) -> None:
@@ -326,19 +326,23 @@ def _set_camera(program: moderngl.Program, view: View) -> None:
 
 
 def _set_cut_planes(program: moderngl.Program, planes: tuple[CutPlaneData, ...]) -> None:
-    """The planes as uniforms: (normal, -dot(normal, point)), the fade colour and length."""
-    equations = np.zeros((MAX_CUT_PLANES, 4), dtype=np.float32)
-    colours = np.zeros((MAX_CUT_PLANES, 4), dtype=np.float32)
-    lengths = np.zeros(MAX_CUT_PLANES, dtype=np.float32)
+    """The planes as uniforms: (normal, -dot(normal, point)), and the fade colour and length
+    where the program fades."""
+    equations = np.zeros((len(planes), 4), dtype=np.float32)
     for i, plane in enumerate(planes):
         normal = np.asarray(plane.normal, dtype=np.float64)
         equations[i] = (*normal, -float(normal @ np.asarray(plane.point, dtype=np.float64)))
-        colours[i] = plane.fade_colour
-        lengths[i] = plane.fade_length
-    program["u_cut_planes"] = len(planes)
     program["u_planes"].write(equations.tobytes())  # type: ignore[union-attr]
-    program["u_fade_colours"].write(colours.tobytes())  # type: ignore[union-attr]
-    program["u_fade_lengths"].write(lengths.tobytes())  # type: ignore[union-attr]
+    if "u_fade_lengths" in program:
+        colours = np.array([plane.fade_colour for plane in planes], dtype=np.float32)
+        lengths = np.array([plane.fade_length for plane in planes], dtype=np.float32)
+        program["u_fade_colours"].write(colours.tobytes())  # type: ignore[union-attr]
+        program["u_fade_lengths"].write(lengths.tobytes())  # type: ignore[union-attr]
+
+
+def _fades(plane: CutPlaneData) -> bool:
+    """Whether the plane tints anything: a fade length and a fade colour that shows."""
+    return plane.fade_length > 0.0 and plane.fade_colour[3] > 0.0
 
 
 class _CheckerBox:

@@ -121,52 +121,58 @@ in vec3 v_colour;
 out vec4 f_colour;
 """
 
-_CUT_PLANE_UNIFORMS = f"""
-const int MAX_CUT_PLANES = {MAX_CUT_PLANES};
-uniform int u_cut_planes;
-uniform vec4 u_planes[MAX_CUT_PLANES];  // world-space normal, then -dot(normal, point)
-uniform vec4 u_fade_colours[MAX_CUT_PLANES];
-uniform float u_fade_lengths[MAX_CUT_PLANES];
 
-float plane_distance(int i) {{
-    return dot(u_planes[i].xyz, v_world) + u_planes[i].w;
-}}
+def _cut_plane_uniforms(planes: int, fade: bool) -> str:
+    """The planes' uniforms, arrays of exactly `planes` (the fade's only when `fade`)."""
+    text = f"uniform vec4 u_planes[{planes}];  // world-space normal, then -dot(normal, point)\n"
+    if fade:
+        text += f"uniform vec4 u_fade_colours[{planes}];\nuniform float u_fade_lengths[{planes}];\n"
+    return text
+
+
+def _cut_away(planes: int) -> str:
+    """Discard the fragment behind any of the first `planes` planes, unrolled (no loop);
+    leaves each plane's signed distance in d0, d1, ... for the fade."""
+    return "".join(
+        f"""    float d{i} = dot(u_planes[{i}].xyz, v_world) + u_planes[{i}].w;
+    if (d{i} < 0.0) discard;
 """
+        for i in range(planes)
+    )
 
-_CUT_AWAY = """    for (int i = 0; i < u_cut_planes; ++i) {
-        if (plane_distance(i) < 0.0) discard;
-    }
+
+def _fade(planes: int) -> str:
+    """Blend each plane's fade colour into `colour` near it, unrolled."""
+    return "".join(
+        f"""    if (d{i} < u_fade_lengths[{i}]) {{
+        float weight = (1.0 - d{i} / u_fade_lengths[{i}]) * u_fade_colours[{i}].a;
+        colour = mix(colour, u_fade_colours[{i}].rgb, weight);
+    }}
 """
-
-_FADE = """    for (int i = 0; i < u_cut_planes; ++i) {
-        float distance = plane_distance(i);
-        float fade = u_fade_lengths[i];
-        if (distance < fade) {
-            float weight = (1.0 - distance / fade) * u_fade_colours[i].a;
-            colour = mix(colour, u_fade_colours[i].rgb, weight);
-        }
-    }
-"""
+        for i in range(planes)
+    )
 
 
-def mesh_fragment(cut_planes: bool) -> str:
-    """The mesh program's fragment shader, with the cut planes' code or without it.
+def mesh_fragment(planes: int = 0, fade: bool = False) -> str:
+    """The mesh program's fragment shader for `planes` cut planes (0 .. MAX_CUT_PLANES),
+    their tests unrolled, with the fade code only when `fade` (some plane fades).
 
-    States without cut planes are drawn by a program without it: on llvmpipe the plane
-    loops cost a 100k-triangle 720p frame about a third more even when u_cut_planes was 0,
-    and a shader that may discard loses the early depth test."""
-    cut_away, fade = (_CUT_AWAY, _FADE) if cut_planes else ("", "")
+    Each plane count gets its own program: on llvmpipe a loop over the planes cost a
+    100k-triangle 720p frame about a third more even when no plane was set, and a shader
+    that may discard loses the early depth test, so states without planes use none."""
+    if not 0 <= planes <= MAX_CUT_PLANES:
+        raise ValueError(f"planes must be 0 .. {MAX_CUT_PLANES}, not {planes}.")
     main = f"""
 void main() {{
-{cut_away}    if (u_pass == {SELECTION_PASS}) {{
+{_cut_away(planes)}    if (u_pass == {SELECTION_PASS}) {{
         f_colour = vec4(1.0);  // the mask: no shading
         return;
     }}
     vec3 colour = shade(v_colour, v_normal, v_position);
-{fade}    f_colour = vec4(colour, u_alpha);
+{_fade(planes) if fade else ""}    f_colour = vec4(colour, u_alpha);
 }}
 """
-    uniforms = _CUT_PLANE_UNIFORMS if cut_planes else ""
+    uniforms = _cut_plane_uniforms(planes, fade) if planes else ""
     return _MESH_FRAGMENT_HEAD + _LIGHTING + uniforms + main
 
 
@@ -180,14 +186,15 @@ void main() {
 """
 
 # A pixel outside the selection mask within about 2 pixels of it is painted the outline
-# colour; all others are discarded. 12 taps: the ring of radius 1 and the one of radius 2.
+# colour; all others are discarded. 8 taps: the 4 diagonal neighbours and the 4 pixels 2
+# away along the axes (a pixel 1 away along an axis sees the mask through a diagonal tap or
+# the one 2 away), the mask's texels read only where the selection rectangle needs them.
 OUTLINE_FRAGMENT = """
 #version 330
 uniform sampler2D u_mask;
 uniform vec3 u_outline;
 out vec4 f_colour;
-const ivec2 TAPS[12] = ivec2[12](
-    ivec2(1, 0), ivec2(-1, 0), ivec2(0, 1), ivec2(0, -1),
+const ivec2 TAPS[8] = ivec2[8](
     ivec2(1, 1), ivec2(-1, 1), ivec2(1, -1), ivec2(-1, -1),
     ivec2(2, 0), ivec2(-2, 0), ivec2(0, 2), ivec2(0, -2)
 );
@@ -196,7 +203,7 @@ void main() {
     ivec2 last = textureSize(u_mask, 0) - 1;
     if (texelFetch(u_mask, at, 0).r > 0.5) discard;
     float near = 0.0;
-    for (int i = 0; i < 12; ++i) {
+    for (int i = 0; i < 8; ++i) {
         near = max(near, texelFetch(u_mask, clamp(at + TAPS[i], ivec2(0), last), 0).r);
     }
     if (near < 0.5) discard;
