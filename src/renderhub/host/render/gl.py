@@ -4,10 +4,11 @@ there is one. Runs inside the renderer process (moderngl holds the GIL while it 
 The scene changes at run time: models are added and removed whole (`gl_models.GpuModel`),
 and the scene's state (every part's matrix, tint and flags, the cut planes) replaces the
 previous one whenever it changes (`state_texture.StateTexture`, a few uniforms). The mesh
-program comes in one variant per number of cut planes (none: no plane code at all), with
-the fade code only while a plane fades (see shaders.mesh_fragment). A frame is up to four
-passes: the opaque parts; the see-through parts, blended, when there are any; the selection
-mask and its outline when a part is selected; the marker.
+program comes in one variant per number of cut planes (none: no plane code at all),
+cutting by clip distances, with the fade code only while a plane fades (see
+shaders.mesh_vertex). A frame is up to four passes: the opaque parts; the see-through
+parts, blended, when there are any; the selection mask and its outline when a part is
+selected; the marker.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ GPU_SAMPLES = 4
 BACKGROUND = (0.16, 0.17, 0.19)
 SEE_THROUGH_ALPHA = 0.3
 STATE_UNIT = 0
+GL_CLIP_DISTANCE0 = 0x3000  # the cut planes are clip distances (see shaders.mesh_vertex)
 _SOFTWARE = ("llvmpipe", "softpipe", "swrast", "software")
 
 Bounds = tuple[tuple[float, float, float], tuple[float, float, float]]
@@ -216,7 +218,8 @@ class GlRenderer:
         program = self._programs.get((planes, fade))
         if program is None:
             fragment = shaders.mesh_fragment(planes, fade)
-            program = self._ctx.program(vertex_shader=shaders.MESH_VERTEX, fragment_shader=fragment)
+            vertex = shaders.mesh_vertex(planes)
+            program = self._ctx.program(vertex_shader=vertex, fragment_shader=fragment)
             program["u_state"] = STATE_UNIT
             self._programs[planes, fade] = program
         return program
@@ -253,10 +256,18 @@ class GlRenderer:
             self._ctx.enable(moderngl.DEPTH_TEST)
 
     def _draw_pass(self, kind: int, alpha: float, models: list[_Chosen]) -> None:
+        """Draw `models` with the mesh program, its clip distances (the cut planes) on."""
         self._program["u_pass"] = kind
         self._program["u_alpha"] = alpha
-        for model, parts in models:
-            model.render(self._ctx, self._program, self._mirrored, parts)
+        planes = len(self._state.cut_planes) if self._state is not None else 0
+        for i in range(planes):
+            self._ctx.enable_direct(GL_CLIP_DISTANCE0 + i)
+        try:
+            for model, parts in models:
+                model.render(self._ctx, self._program, self._mirrored, parts)
+        finally:
+            for i in range(planes):
+                self._ctx.disable_direct(GL_CLIP_DISTANCE0 + i)
 
     def _draw_checkerboard(self, view: View, bounds: Bounds) -> None:
         if self._checker is None or self._checker.bounds != bounds:

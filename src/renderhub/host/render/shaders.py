@@ -48,7 +48,7 @@ vec3 shade(vec3 base, vec3 normal, vec3 view_position) {
 }
 """
 
-MESH_VERTEX = f"""
+_MESH_VERTEX = f"""
 #version 330
 const int TEXELS_PER_SLOT = {TEXELS_PER_SLOT};
 const int SLOTS_PER_ROW = {SLOTS_PER_ROW};
@@ -63,7 +63,7 @@ uniform int u_slots;
 uniform int u_first_slot;
 uniform int u_pass;
 uniform int u_side;  // -1: every part; 0: parts not mirrored only; 1: mirrored ones only
-in vec3 in_position;
+@PLANES@in vec3 in_position;
 in vec3 in_normal;
 in vec4 in_colour;
 in uint in_part;
@@ -106,9 +106,35 @@ void main() {{
     v_position = position.xyz;
     v_normal = mat3(u_view) * (normal_matrix * in_normal);
     v_colour = mix(in_colour.rgb, tint.rgb, tint.a);
-    gl_Position = u_projection * position;
+@CLIP@    gl_Position = u_projection * position;
 }}
 """
+
+
+def mesh_vertex(planes: int = 0) -> str:
+    """The mesh program's vertex shader for `planes` cut planes: each vertex's distance to
+    each plane goes to gl_ClipDistance, so GL clips the triangles at the planes (the
+    renderer enables GL_CLIP_DISTANCE0 ..). The fragment shader then never discards, and
+    keeps the early depth test: on llvmpipe a discarding plane test cost a 100k-triangle
+    720p frame about 5 ms."""
+    _check_planes(planes)
+    uniforms = _plane_uniform(planes) if planes else ""
+    clip = "".join(
+        f"    gl_ClipDistance[{i}] = dot(u_planes[{i}].xyz, world_position.xyz)"
+        f" + u_planes[{i}].w;\n"
+        for i in range(planes)
+    )
+    return _MESH_VERTEX.replace("@PLANES@", uniforms).replace("@CLIP@", clip)
+
+
+def _check_planes(planes: int) -> None:
+    if not 0 <= planes <= MAX_CUT_PLANES:
+        raise ValueError(f"planes must be 0 .. {MAX_CUT_PLANES}, not {planes}.")
+
+
+def _plane_uniform(planes: int) -> str:
+    return f"uniform vec4 u_planes[{planes}];  // world-space normal, then -dot(normal, point)\n"
+
 
 _MESH_FRAGMENT_HEAD = """
 #version 330
@@ -122,29 +148,12 @@ out vec4 f_colour;
 """
 
 
-def _cut_plane_uniforms(planes: int, fade: bool) -> str:
-    """The planes' uniforms, arrays of exactly `planes` (the fade's only when `fade`)."""
-    text = f"uniform vec4 u_planes[{planes}];  // world-space normal, then -dot(normal, point)\n"
-    if fade:
-        text += f"uniform vec4 u_fade_colours[{planes}];\nuniform float u_fade_lengths[{planes}];\n"
-    return text
-
-
-def _cut_away(planes: int) -> str:
-    """Discard the fragment behind any of the first `planes` planes, unrolled (no loop);
-    leaves each plane's signed distance in d0, d1, ... for the fade."""
+def _fade(planes: int) -> str:
+    """Blend each plane's fade colour into `colour` near it, unrolled (no loop). What lies
+    behind a plane never gets here: the vertex shader's clip distances cut it away."""
     return "".join(
         f"""    float d{i} = dot(u_planes[{i}].xyz, v_world) + u_planes[{i}].w;
-    if (d{i} < 0.0) discard;
-"""
-        for i in range(planes)
-    )
-
-
-def _fade(planes: int) -> str:
-    """Blend each plane's fade colour into `colour` near it, unrolled."""
-    return "".join(
-        f"""    if (d{i} < u_fade_lengths[{i}]) {{
+    if (d{i} < u_fade_lengths[{i}]) {{
         float weight = (1.0 - d{i} / u_fade_lengths[{i}]) * u_fade_colours[{i}].a;
         colour = mix(colour, u_fade_colours[{i}].rgb, weight);
     }}
@@ -154,17 +163,19 @@ def _fade(planes: int) -> str:
 
 
 def mesh_fragment(planes: int = 0, fade: bool = False) -> str:
-    """The mesh program's fragment shader for `planes` cut planes (0 .. MAX_CUT_PLANES),
-    their tests unrolled, with the fade code only when `fade` (some plane fades).
-
-    Each plane count gets its own program: on llvmpipe a loop over the planes cost a
-    100k-triangle 720p frame about a third more even when no plane was set, and a shader
-    that may discard loses the early depth test, so states without planes use none."""
-    if not 0 <= planes <= MAX_CUT_PLANES:
-        raise ValueError(f"planes must be 0 .. {MAX_CUT_PLANES}, not {planes}.")
+    """The mesh program's fragment shader for `planes` cut planes (0 .. MAX_CUT_PLANES):
+    the planes' fade, unrolled, only when `fade` (some plane fades); nothing otherwise, as
+    the planes cut by clip distances (see mesh_vertex). A plane loop cost llvmpipe about a
+    third of a 100k-triangle 720p frame even with no plane set."""
+    _check_planes(planes)
+    uniforms = ""
+    if planes and fade:
+        uniforms = _plane_uniform(planes) + (
+            f"uniform vec4 u_fade_colours[{planes}];\nuniform float u_fade_lengths[{planes}];\n"
+        )
     main = f"""
 void main() {{
-{_cut_away(planes)}    if (u_pass == {SELECTION_PASS}) {{
+    if (u_pass == {SELECTION_PASS}) {{
         f_colour = vec4(1.0);  // the mask: no shading
         return;
     }}
@@ -172,7 +183,6 @@ void main() {{
 {_fade(planes) if fade else ""}    f_colour = vec4(colour, u_alpha);
 }}
 """
-    uniforms = _cut_plane_uniforms(planes, fade) if planes else ""
     return _MESH_FRAGMENT_HEAD + _LIGHTING + uniforms + main
 
 
