@@ -1,10 +1,10 @@
 """One model's geometry on the GPU: its buffers, one vertex array, and its draw calls.
 
 A vertex array binds the model's vertices (position, normal, colour, part) and indices to
-a mesh program (one per program it is drawn with: the renderer has one with cut planes and
-one without); drawing it sets `u_first_slot`, so that the shader finds each part's row of
-the state texture. Double-sided triangles are drawn without face culling,
-single-sided ones (the last `single_sided_indices` indices) with back faces culled.
+a mesh program (one per program it is drawn with: the renderer has one per number of cut
+planes, with and without their fade); drawing it sets `u_first_slot`, so that the shader
+finds each part's row of the state texture. Double-sided triangles are drawn without face
+culling, single-sided ones (the last `single_sided_indices` indices) with back faces culled.
 
 When each range's triangles come grouped by part, in part order (as the runtime builds
 them), the passes that draw only a few parts (see-through, the selection mask) draw just

@@ -13,8 +13,9 @@ mask, or a slot the state has no row for) is moved outside the clip volume: its 
 clipped whole and costs no fragments. A mirroring world matrix (negative determinant) turns
 a triangle's winding on screen, so culled ranges are drawn in two draws when a part is
 mirrored (`u_side`): the other parts with back faces culled, the mirrored ones with front
-faces culled. The fragment shader comes with the cut planes' code or without it
-(`mesh_fragment`), so that states without cut planes do not pay for it.
+faces culled. Cut planes are clip distances (`mesh_vertex`): GL clips the triangles at
+them, so no fragment shader discards; each plane count has its own program, the planes
+unrolled, and only a fading plane brings fragment code (`mesh_fragment`).
 """
 
 from __future__ import annotations
