@@ -7,10 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -19,12 +15,12 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 from renderhub.frame_marker import read_marker
-from tests.host.host_testing import CONTROL_TOKEN, HostProcess
+from tests.host.host_testing import HostProcess
 from tests.host.runtime.model_files import GROUPS, PARTS_PER_GROUP, write_many_parts
-from tests.host.stream.conftest import ACCOUNT, Keys
+from tests.host.stream.conftest import Keys
+from tests.host.stream.host_processes import start_streaming_host, write_public_key
 from tests.host.stream.peers import Viewer
 
 MakeViewer = Callable[..., Viewer]
@@ -37,29 +33,9 @@ CUBE_AT, KNOT_AT = (1.5, 0.0, 0.0), (-1.5, 0.0, 0.0)
 @pytest.fixture
 def scene_host(tmp_path: Path, models_dir: Path, keys: Keys) -> Iterator[HostProcess]:
     """A host with no models of its own (an empty scene), streaming on loopback."""
-    public_key = tmp_path / "signing.pem.pub"
-    public_key.write_bytes(
-        keys.signing.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+    host = start_streaming_host(
+        tmp_path, models_dir, write_public_key(keys, tmp_path), "scene-e2e", 120
     )
-    listener = socket.create_server(("127.0.0.1", 0))
-    command = [sys.executable, "-m", "renderhub", "host"]
-    command += ["--session-id", "scene-e2e", "--size", "Standard"]
-    command += ["--deadline", f"{time.time() + 120:.3f}", "--models-dir", str(models_dir)]
-    command += ["--listen-fd", str(listener.fileno()), "--public-key", str(public_key)]
-    command += ["--account-id", ACCOUNT, "--ice-address", "127.0.0.1"]
-    env = {**os.environ, "RENDERHUB_HOST_CONTROL_TOKEN": CONTROL_TOKEN}
-    log_path = tmp_path / "host.log"
-    with listener, log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            command,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            pass_fds=[listener.fileno()],
-            env=env,
-        )
-        host = HostProcess(process, listener.getsockname()[1], log_path)
     yield host
     host.close()
 

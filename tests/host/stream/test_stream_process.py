@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,48 +11,23 @@ import httpx
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from cryptography.hazmat.primitives import serialization
 
 from renderhub.frame_marker import read_marker
 from renderhub.host.command import host as host_command
 from tests.host.host_testing import CONTROL_TOKEN, HostProcess
-from tests.host.stream.conftest import ACCOUNT, Keys
+from tests.host.stream.conftest import Keys
+from tests.host.stream.host_processes import start_streaming_host, write_public_key
 from tests.host.stream.peers import Viewer, bearer
 
 MakeViewer = Callable[..., Viewer]
 
 
 @pytest.fixture
-def public_key(tmp_path: Path, keys: Keys) -> Path:
-    path = tmp_path / "signing.pem.pub"
-    path.write_bytes(
-        keys.signing.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+def streaming_host(tmp_path: Path, models_dir: Path, keys: Keys) -> Iterator[HostProcess]:
+    public_key = write_public_key(keys, tmp_path)
+    host = start_streaming_host(
+        tmp_path, models_dir, public_key, "stream-e2e", 60, "samples/torus-knot.glb"
     )
-    return path
-
-
-@pytest.fixture
-def streaming_host(tmp_path: Path, models_dir: Path, public_key: Path) -> Iterator[HostProcess]:
-    listener = socket.create_server(("127.0.0.1", 0))
-    command = [sys.executable, "-m", "renderhub", "host"]
-    command += ["--session-id", "stream-e2e", "--size", "Standard"]
-    command += ["--deadline", f"{time.time() + 60:.3f}", "--models-dir", str(models_dir)]
-    command += ["--model", "samples/torus-knot.glb", "--listen-fd", str(listener.fileno())]
-    command += ["--public-key", str(public_key), "--account-id", ACCOUNT]
-    command += ["--ice-address", "127.0.0.1"]  # media on loopback only, like the client
-    env = {**os.environ, "RENDERHUB_HOST_CONTROL_TOKEN": CONTROL_TOKEN}
-    log_path = tmp_path / "host.log"
-    with listener, log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            command,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            pass_fds=[listener.fileno()],
-            env=env,
-        )
-        host = HostProcess(process, listener.getsockname()[1], log_path)
     yield host
     host.close()
 

@@ -104,7 +104,7 @@ def _parse_and_prepare(url: str, path: Path, scene: SceneModel) -> PreparedModel
             f"Could not load model {redact(url)!r}: {type(exc).__name__}."
         ) from exc
     log.info(
-        "read %r: %s polygons, %s bytes, %.0f ms",
+        "loaded %r: %s polygons, %s bytes, %.0f ms",
         redact(url),
         f"{loaded.polygons:,}",
         f"{loaded.bytes:,}",
