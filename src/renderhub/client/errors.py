@@ -168,6 +168,10 @@ class SceneUnavailable(SceneError):
     """The renderer has failed: the session's scene cannot change any more."""
 
 
+class SceneInternalError(SceneError):
+    """The render host failed while answering (its log says more)."""
+
+
 class ReplyTooLarge(SceneError):
     """The answer would not fit in one data-channel message for this client (ask for a
     smaller page)."""
@@ -185,6 +189,7 @@ _SCENE_ERRORS: dict[str, type[SceneError]] = {
     "ModelLoadFailed": ModelLoadFailed,
     "Unavailable": SceneUnavailable,
     "ReplyTooLarge": ReplyTooLarge,
+    "InternalError": SceneInternalError,
 }
 
 

@@ -388,6 +388,22 @@ async def test_a_burst_of_bad_messages_gets_one_error_each(
     assert np.isfinite(runtime.model.state().matrices).all()
 
 
+async def test_a_request_that_fails_unexpectedly_still_gets_one_answer(
+    runtime: SceneRuntime, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await client.result("load_model", url=CUBE)
+
+    def out_of_memory(*_args: object, **_kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(runtime.model, "raycast", out_of_memory)
+    error = await client.request("raycast", origin=[0, 0, 5], direction=[0, 0, -1])
+    assert error["code"] == "InternalError"
+    assert "MemoryError" in error["message"]
+    assert len(client.answers(error["seq"])) == 1
+    assert (await client.result("stats"))["models"] == 1, "the channel goes on answering"
+
+
 async def test_a_download_reports_its_bytes_then_the_parse(
     models_dir: Path, model_server: ModelServer
 ) -> None:

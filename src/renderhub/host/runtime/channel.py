@@ -107,6 +107,10 @@ class SceneChannel:
         except SceneError as exc:
             self._send(exc.as_message(seq))
             return
+        except Exception as exc:  # a bug or a resource running out: still one answer
+            log.exception("answering a %s failed", type(message).__name__)
+            self._send(_internal_error(exc).as_message(seq))
+            return
         if result is None:
             return  # answered already (a pong), or later (a load)
         self.controls.applied(seq)
@@ -185,3 +189,11 @@ class SceneChannel:
             "width": self.controls.width,
             "height": self.controls.height,
         }
+
+
+def _internal_error(exc: Exception) -> SceneError:
+    return SceneError(
+        ErrorCode.INTERNAL_ERROR,
+        f"The render host failed while answering this request ({type(exc).__name__}); "
+        "its log says more.",
+    )

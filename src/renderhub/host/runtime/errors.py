@@ -19,6 +19,7 @@ class ErrorCode(StrEnum):
     MODEL_LOAD_FAILED = "ModelLoadFailed"
     UNAVAILABLE = "Unavailable"
     REPLY_TOO_LARGE = "ReplyTooLarge"
+    INTERNAL_ERROR = "InternalError"
 
 
 class SceneError(Exception):
