@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import API
@@ -53,6 +54,9 @@ _VIDEO_COLOUR_COUNT = """([colour, tolerance]) => {
 
 @contextmanager
 def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless; a clear failure (never a skip) where it is missing."""
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"{CHROMIUM} is missing: run `scripts/install test` (Debian's chromium).")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         try:

@@ -3,7 +3,6 @@ streamed from a real render host, follows camera input, and is told when the ses
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,10 +19,7 @@ from tests.e2e.browser import (
     wait_for,
 )
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed"),
-]
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture

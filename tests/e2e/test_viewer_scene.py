@@ -4,7 +4,6 @@ click hits (its outline appears in the video) and hides it (it leaves the video)
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,10 +25,7 @@ from tests.e2e.browser import (
 )
 from tests.host.runtime.model_files import GROUPS, PARTS_PER_GROUP, write_many_parts
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed"),
-]
+pytestmark = pytest.mark.e2e
 
 PICTURE = (160, 90)  # the size video_pixels reads the frame at
 OUTLINE_RGB = tuple(channel * 255 for channel in OUTLINE_COLOUR)
