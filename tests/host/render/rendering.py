@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -160,3 +164,22 @@ def translation(x: float, y: float = 0.0, z: float = 0.0) -> np.ndarray:
 def state_with(slots: int, **changes: object) -> SceneState:
     """SceneState.identity(slots) with fields replaced (matrices, tints, flags, ...)."""
     return replace(SceneState.identity(slots), **changes)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def loop_lags(interval: float = 0.002) -> AsyncIterator[list[float]]:
+    """How late each `interval` sleep on the event loop woke, in seconds, while inside: a
+    loop blocked on the renderer shows as long lags."""
+    lags: list[float] = []
+
+    async def tick() -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(interval)
+            lags.append(time.perf_counter() - before - interval)
+
+    ticker = asyncio.create_task(tick())
+    try:
+        yield lags
+    finally:
+        ticker.cancel()

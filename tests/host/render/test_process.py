@@ -24,6 +24,7 @@ from renderhub.host.render import RendererError, RendererProcess
 from tests.host.host_testing import wait_until
 from tests.host.render.rendering import (
     front_view,
+    loop_lags,
     object_mask,
     process_of,
     renderer_of,
@@ -217,20 +218,11 @@ async def test_a_renderer_that_does_not_answer_in_time_is_stopped() -> None:
 async def test_the_event_loop_keeps_running_while_frames_render(
     renderer: RendererProcess,
 ) -> None:
-    lags: list[float] = []
-
-    async def tick() -> None:
-        while True:
-            before = time.perf_counter()
-            await asyncio.sleep(0.002)
-            lags.append(time.perf_counter() - before - 0.002)
-
-    ticker = asyncio.create_task(tick())
     render_ms = []
-    for _ in range(6):
-        frame = await renderer.render(front_view(width=3840, height=2160))
-        render_ms.append(frame.render_ms)
-    ticker.cancel()
+    async with loop_lags() as lags:
+        for _ in range(6):
+            frame = await renderer.render(front_view(width=3840, height=2160))
+            render_ms.append(frame.render_ms)
 
     # Blocking on the renderer would stall the loop for a whole render each time.
     assert len(lags) > 10

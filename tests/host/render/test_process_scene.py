@@ -22,6 +22,7 @@ from tests.host.render.rendering import (
     box,
     front_view,
     geometry_of,
+    loop_lags,
     object_mask,
     state_with,
     translation,
@@ -136,22 +137,13 @@ async def test_a_large_upload_keeps_the_loop_running_and_renders_wait_for_it(
 ) -> None:
     model = big_model(1_000_000)
     renderer.set_state(SceneState.identity(1))
-    lags: list[float] = []
-
-    async def tick() -> None:
-        while True:
-            before = time.perf_counter()
-            await asyncio.sleep(0.002)
-            lags.append(time.perf_counter() - before - 0.002)
-
-    ticker = asyncio.create_task(tick())
-    began = time.perf_counter()
-    adding = asyncio.create_task(renderer.add_model(1, 0, model))
-    await asyncio.sleep(0)
-    frame = await renderer.render(front_view())  # asked after the upload: waits for it
-    await adding
-    took = time.perf_counter() - began
-    ticker.cancel()
+    async with loop_lags() as lags:
+        began = time.perf_counter()
+        adding = asyncio.create_task(renderer.add_model(1, 0, model))
+        await asyncio.sleep(0)
+        frame = await renderer.render(front_view())  # asked after the upload: waits for it
+        await adding
+        took = time.perf_counter() - began
 
     assert model.triangles >= 1_000_000
     assert object_mask(frame.pixels)[120, 160]  # the model was there for the frame
