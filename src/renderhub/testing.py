@@ -337,6 +337,16 @@ class FakeBackend:
         event = _event("stop", account, session, state["host"], reason=reason, already=already)
         self._emit(event)
 
+    async def stop_unrecorded(self, account_id: str, session_id: str, reason: str) -> bool:
+        """Stop the session's running host, found by the session (as the ray backend's named
+        actors): one a replica launched and died before recording."""
+        self._sync()
+        running = self._world.running_host(account_id, session_id)
+        if running is None:
+            return False
+        await self.stop(running, reason)
+        return True
+
     async def aclose(self) -> None:
         """Nothing to release; the hosts "keep running", so a test may reuse this backend for
         a restarted control plane and see its sessions re-adopted."""

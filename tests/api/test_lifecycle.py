@@ -9,7 +9,11 @@ from datetime import timedelta
 import pytest
 
 from renderhub.clock import ManualClock
+from renderhub.sessions.host_specs import host_spec
 from renderhub.settings import Settings
+from renderhub.sizes import SessionSize
+from renderhub.status import SessionStatus
+from renderhub.store.records import SessionRecord
 from renderhub.testing import Behaviour, FakeBackend, Stop
 from tests.conftest import API, ControlPlane, make_settings, running_control_plane
 from tests.conftest import wait_for as wait_until
@@ -224,6 +228,34 @@ async def test_stopping_a_starting_session_stops_its_host(plane: ControlPlane) -
     assert (await plane.client.post(url, headers=plane.auth)).status_code == 204
     await _stored_status(plane, "early", "Stopped")
     await _stopped_once(plane, "early", "The session was stopped.")
+
+
+async def test_stopping_a_session_stops_a_host_launched_but_never_recorded(
+    plane: ControlPlane,
+) -> None:
+    """A replica launched the session's host and died before recording it: whoever stops the
+    session finds that host by the session (as Ray's named actors) and stops it."""
+    now = plane.clock.now().timestamp()
+    record = SessionRecord(
+        account_id=plane.account.id,
+        id="orphaned",
+        size=SessionSize.STANDARD,
+        status=SessionStatus.STARTING,
+        lease_seconds=600,
+        models=[],
+        created_at=now,
+        start_deadline=now + 600,
+        backend=plane.backend.name,
+        claimed_by="a-replica-that-died",
+        claimed_until=now + 3600,
+    )
+    await plane.context.service.store.insert(record, capacity=10)
+    await plane.backend.start(host_spec(record, plane.settings, plane.clock, now + 900))
+    assert (await plane.row("orphaned")).backend_state is None
+    url = f"/accounts/{plane.account.id}/sessions/orphaned/:stop?{API}"
+    assert (await plane.client.post(url, headers=plane.auth)).status_code == 204
+    await _stored_status(plane, "orphaned", "Stopped")
+    await _stopped_once(plane, "orphaned", "The session was stopped.")
 
 
 async def test_ended_sessions_are_kept_30_days_then_purged(plane: ControlPlane) -> None:

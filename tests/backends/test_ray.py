@@ -286,6 +286,21 @@ async def test_a_second_start_of_a_session_adopts_its_host(cluster: RayCluster) 
         await racing.aclose()
 
 
+async def test_a_host_never_recorded_is_found_by_its_session_and_stopped(
+    cluster: RayCluster,
+) -> None:
+    launcher, stopper = _backend(), _backend()  # the replica that died, the one that stops
+    session_id = f"unrecorded-{uuid.uuid4().hex[:8]}"
+    try:
+        started = await launcher.start(_spec(session_id))
+        assert await stopper.stop_unrecorded("ray-tests", session_id, "The session was stopped.")
+        wait_until(lambda: not _alive(started.state["pid"]), 10, "the host to stop")
+        assert not await stopper.stop_unrecorded("ray-tests", session_id, "Again.")
+    finally:
+        await launcher.aclose()
+        await stopper.aclose()
+
+
 async def test_a_host_dies_with_its_actor_even_on_sigkill(cluster: RayCluster) -> None:
     backend = _backend()
     try:

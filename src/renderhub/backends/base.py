@@ -126,6 +126,15 @@ class Backend(Protocol):
         ...
 
 
+class FindingBackend(Backend, Protocol):
+    """A backend that names each session's host after the session (Ray's named actors), so a
+    host whose launch was never recorded (its replica died in between) can still be stopped."""
+
+    async def stop_unrecorded(self, account_id: str, session_id: str, reason: str) -> bool:
+        """Stop the session's host if one runs; True if there was one."""
+        ...
+
+
 class PoolingBackend(Backend, Protocol):
     """A backend that can keep hosts warm: started and idle (interpreter up, imports done, GL
     context made) before any session asks, then assigned one session each."""

@@ -324,6 +324,17 @@ class RayBackend:
         await self._kill(handle)
         self._handles.pop(state["actor"], None)
 
+    async def stop_unrecorded(self, account_id: str, session_id: str, reason: str) -> bool:
+        """Stop the session's actor, found by its name, if one runs (its launch was never
+        recorded: the replica that made it died first). `reason` cannot reach its client: the
+        host's control token was never recorded either."""
+        state: BackendState = {"actor": actor_name(account_id, session_id)}
+        if await self._handle(state) is None:
+            return False
+        log.info("stopping the unrecorded host of session %s: %s", session_id, reason)
+        await self.stop(state)
+        return True
+
     async def aclose(self) -> None:
         """Close the HTTP client. The Ray connection stays (it is per process, and hosts are
         detached actors that do not depend on it)."""

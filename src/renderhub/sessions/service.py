@@ -348,14 +348,24 @@ class SessionService:
 
     async def _stop_host(self, account_id: str, session_id: str, reason: str) -> None:
         record = await self.store.get(account_id, session_id)
-        if record is None or record.backend_state is None:
-            return
-        if record.claimed_by != self.replica_id:
+        if record is None or record.claimed_by != self.replica_id:
             return  # another replica has taken this session's work over: it stops the host
         try:
-            await self.backend.stop(record.backend_state, reason)
+            if record.backend_state is not None:
+                await self.backend.stop(record.backend_state, reason)
+            else:
+                await self._stop_unrecorded(record, reason)
         except BackendError as exc:
             log.error("could not stop the host of session %s: %s", session_id, exc.message)
+
+    async def _stop_unrecorded(self, record: SessionRecord, reason: str) -> None:
+        """A session with no recorded host may still have one: a replica that launched it and
+        died before recording it. Backends that name hosts after their session find it."""
+        stop_unrecorded = getattr(self.backend, "stop_unrecorded", None)
+        if stop_unrecorded is None or record.backend != self.backend.name:
+            return
+        if await stop_unrecorded(record.account_id, record.id, reason):
+            log.warning("session %s: stopped a host launched but never recorded", record.id)
 
     async def _send_deadline(self, record: SessionRecord) -> None:
         if record.backend_state is None or record.lease_deadline is None:
