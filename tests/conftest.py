@@ -73,6 +73,7 @@ class ControlPlane:
     settings: Settings
     account: NewAccount
     token: str
+    admin_token: str
 
     @property
     def context(self) -> ApiContext:
@@ -94,6 +95,11 @@ class ControlPlane:
     @property
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def admin_auth(self) -> dict[str, str]:
+        """The admin API's credential (an admin token made for this plane)."""
+        return {"Authorization": f"Bearer {self.admin_token}"}
 
     def sessions_url(self, session_id: str = "", account_id: str | None = None) -> str:
         base = f"/accounts/{account_id or self.account.id}/sessions"
@@ -154,6 +160,7 @@ async def running_control_plane(
             if not run_scheduler:
                 await app.state.scheduler.reconcile()
             account = await context.access.create_account()
+            admin = await app.state.admin_tokens.create(clock.now().timestamp(), "tests")
             yield ControlPlane(
                 app=app,
                 client=client,
@@ -161,6 +168,7 @@ async def running_control_plane(
                 settings=settings,
                 account=account,
                 token=context.access.issue(account.id),
+                admin_token=admin.token,
             )
 
 

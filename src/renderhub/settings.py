@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -117,6 +118,20 @@ class Settings(BaseSettings):
     ray_gpus_premium: float = Field(0.0, ge=0, description="GPUs a Premium host takes on Ray.")
     workers: int = Field(1, ge=1, le=64, description="API worker processes.")
     log_level: str = Field("info", description="debug, info, warning or error.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="text, or json: one object per line with cv, account and session."
+    )
+    price_standard_hour: float = Field(
+        0.0, ge=0, le=1e6, description="Price of one Standard session-hour, for usage reports."
+    )
+    price_premium_hour: float = Field(
+        0.0, ge=0, le=1e6, description="Price of one Premium session-hour, for usage reports."
+    )
+    price_currency: str = Field("USD", max_length=8, description="Currency of the prices.")
+    metrics_public: bool = Field(
+        False,
+        description="Serve /metrics without the admin token (for a scraper on a trusted network).",
+    )
 
     @property
     def database(self) -> str:

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from renderhub import __version__
+from renderhub.admin import routes as admin_routes
 from renderhub.api import conversions_2021, host_models, sessions_2021, sessions_v1, sts
 from renderhub.api.context import ApiContext
 from renderhub.api.errors import (
@@ -37,6 +38,7 @@ from renderhub.sessions.service import SessionService
 from renderhub.sessions.tasks import TaskOwner
 from renderhub.settings import Settings
 from renderhub.store.accounts import AccountStore
+from renderhub.store.admin_tokens import AdminTokenStore
 from renderhub.store.conversions import ConversionStore
 from renderhub.store.database import UNAVAILABLE, migrate, open_engine, open_reader
 from renderhub.store.keys import shared_signing_key
@@ -92,6 +94,7 @@ def create_app(
             verifier=TokenVerifier(signing_key.public_key(), clock),
             conversions=ConversionService(conversion_store, clock, runner.wake),
         )
+        app.state.admin_tokens = AdminTokenStore(engine)
         app.state.scheduler = scheduler
         app.state.conversion_runner = runner
         if run_scheduler:
@@ -116,6 +119,7 @@ def create_app(
             *sessions_2021.routes,
             *conversions_2021.routes,
             *host_models.routes,
+            *admin_routes.routes,
         ],
         middleware=[Middleware(CorrelationMiddleware)],
         exception_handlers={

@@ -22,6 +22,15 @@ class AccountRecord:
     primary_key_hash: str
     secondary_key_hash: str
     created_at: float
+    disabled_at: float | None = None
+    max_standard_sessions: int | None = None  # quotas: None is no limit
+    max_premium_sessions: int | None = None
+    max_lease_minutes: int | None = None
+    max_conversions: int | None = None
+
+    @property
+    def disabled(self) -> bool:
+        return self.disabled_at is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,3 +140,15 @@ class ConversionRecord:
 
     def job(self) -> ConversionJob:
         return ConversionJob(conversion_id=self.id, input=self.input, output=self.output)
+
+
+@dataclass(frozen=True, slots=True)
+class UsageInterval:
+    """One session's time in Ready: what usage is metered on. `ended_at` is None while the
+    session is still Ready."""
+
+    account_id: str
+    session_id: str
+    size: SessionSize
+    ready_at: float
+    ended_at: float | None

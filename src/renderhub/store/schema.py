@@ -26,6 +26,13 @@ accounts = Table(
     Column("primary_key_hash", String(64), nullable=False),
     Column("secondary_key_hash", String(64), nullable=False),
     Column("created_at", Float, nullable=False),
+    # Set while the account is disabled: its keys and tokens are refused.
+    Column("disabled_at", Float, nullable=True),
+    # Quotas; NULL is no limit (the service's capacity still applies).
+    Column("max_standard_sessions", Integer, nullable=True),
+    Column("max_premium_sessions", Integer, nullable=True),
+    Column("max_lease_minutes", Integer, nullable=True),
+    Column("max_conversions", Integer, nullable=True),
 )
 
 sessions = Table(
@@ -94,6 +101,33 @@ pool_hosts = Table(
     Column("claimed_until", Float, nullable=True),
 )
 Index("ix_pool_hosts_size_status", pool_hosts.c.size, pool_hosts.c.status)
+
+# Ready time, what usage is metered on: one row per session that became Ready, written in the
+# same transaction as the session's move to Ready (ended_at NULL) and closed in the same
+# transaction as its move out of Ready (ended_at: the session's own ended_at). No foreign key:
+# usage outlives purged sessions and deleted accounts.
+usage = Table(
+    "usage",
+    metadata,
+    Column("account_id", String(36), primary_key=True),
+    Column("session_id", String(256), primary_key=True),
+    Column("ready_at", Float, primary_key=True),
+    Column("size", String(16), nullable=False),
+    Column("ended_at", Float, nullable=True),
+)
+Index("ix_usage_ready_at", usage.c.ready_at)
+Index("ix_usage_ended_at", usage.c.ended_at)
+
+# Admin API credentials: only their SHA-256 hashes; a revoked one keeps its row.
+admin_tokens = Table(
+    "admin_tokens",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("label", String(200), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float, nullable=True),
+)
 
 # The one token-signing key (id 1), shared by every replica.
 signing_keys = Table(

@@ -1,0 +1,7 @@
+"""Every conversion across accounts."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+routes: list[BaseRoute] = []
