@@ -142,8 +142,8 @@ class LocalAccounts:
             raise Conflict(f"The account still has {_count(sessions, 'active session')}; "
                            "stop them first.")  # fmt: skip
         if counts.conversions:
-            raise Conflict(f"The account still has {_count(counts.conversions, 'active conversion')}; "
-                           "let them end first.")  # fmt: skip
+            active = _count(counts.conversions, "active conversion")
+            raise Conflict(f"The account still has {active}; let them end first.")
         self._found(await self._store.delete(account_id), account_id)
 
     async def quotas(self, account_id: str) -> Json:

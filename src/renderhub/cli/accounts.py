@@ -5,8 +5,10 @@ with --output json. Exit codes: see renderhub.cli.client_options."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -17,11 +19,19 @@ from renderhub.cli.account_actions import Accounts, Json, open_accounts
 from renderhub.cli.admin_options import Target, target_options
 from renderhub.cli.client_options import one_sentence_errors
 from renderhub.cli.common import output_option, print_json, run_async
+from renderhub.cli.local_store import open_store
 from renderhub.quotas import LEASE_MINUTES_RANGE, MAX_CONVERSIONS_LIMIT, MAX_SESSIONS_LIMIT
-from renderhub.store.accounts import KeySlot
+from renderhub.store.accounts import AccountStore, KeySlot
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@asynccontextmanager
+async def account_store(data_dir: Path | None) -> AsyncIterator[AccountStore]:
+    """The accounts of the server's store (`renderhub serve` makes its first account here)."""
+    async with open_store(data_dir) as engine:
+        yield AccountStore(engine)
 
 
 def _on(target: Target, action: Callable[[Accounts], Awaitable[T]]) -> T:
@@ -99,6 +109,11 @@ def _limit(value: int | None, unit: str = "") -> str:
 
 def _running(active: int, quota: int | None) -> str:
     return f"{active} of {quota}" if quota is not None else str(active)
+
+
+def _minute(moment: str) -> str:
+    """An ISO time to the minute, for a table ('2026-12-02 14:05')."""
+    return moment[:16].replace("T", " ")
 
 
 def print_account(account: Json) -> None:
@@ -184,7 +199,7 @@ def list_accounts(target: Target, output: str) -> None:
     for item in accounts:
         quotas, active = item["quotas"], item["activeSessions"]
         table.add_row(
-            item["accountId"], item["name"] or "", item["created"],
+            item["accountId"], item["name"] or "", _minute(item["created"]),
             "yes" if item["disabled"] else "",
             _running(active["Standard"], quotas["maxStandardSessions"]),
             _running(active["Premium"], quotas["maxPremiumSessions"]),
