@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ControlPlane, wait_for
+from renderhub.clock import ManualClock
+from tests.conftest import (
+    ControlPlane,
+    make_settings,
+    running_control_plane,
+    stop_all_hosts,
+    wait_for,
+)
 
 
 async def _ready(plane: ControlPlane, session_id: str, **body: Any) -> None:
@@ -179,3 +187,28 @@ async def test_bad_parameters_are_400_naming_them(
     assert body["error"]["code"] == "BadRequest"
     assert body["error"]["target"] == target
     assert target in body["error"]["message"]
+
+
+async def test_listing_and_paging_on_postgresql(
+    tmp_path: Path, postgres_url: str, clock: ManualClock
+) -> None:
+    """The same keyset paging on PostgreSQL: sessions of two accounts in one instant."""
+    settings = make_settings(tmp_path / "data", database_url=postgres_url)
+    async with running_control_plane(settings, clock) as plane:
+        try:
+            for session_id in ("b", "a"):
+                assert (await plane.create(session_id)).status_code == 201
+            other = await _create_other(plane, "c")
+            seen: list[tuple[str, str]] = []
+            url = "/admin/sessions?limit=1&status=active"
+            while url:
+                body = await _admin_get(plane, url)
+                seen += [(s["accountId"], s["sessionId"]) for s in body["sessions"]]
+                url = f"/admin/sessions?limit=1&status=active&after={body['next']}"
+                url = url if body["next"] else ""
+            mine = [(plane.account.id, "b"), (plane.account.id, "a")]
+            assert seen == sorted([*mine, (other, "c")], reverse=True)
+            body = await _admin_get(plane, f"/admin/sessions?account={plane.account.id}")
+            assert [s["sessionId"] for s in body["sessions"]] == ["b", "a"]
+        finally:
+            await stop_all_hosts(plane)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PlainValidator
+from pydantic import PlainValidator
 
+from renderhub.admin.quota_bodies import QuotasBody
+from renderhub.quotas import Quotas
 from renderhub.store.accounts import KeySlot
 from renderhub.validation import WireBody
 
@@ -28,6 +30,16 @@ def _account_name(value: Any) -> str | None:
 AccountName = Annotated[str | None, PlainValidator(_account_name)]
 
 
+class CreateAccount(WireBody):
+    """POST /admin/accounts: both fields optional (no name; no limits)."""
+
+    name: AccountName = None
+    quotas: QuotasBody | None = None
+
+    def quota_values(self) -> Quotas:
+        return self.quotas.quotas() if self.quotas is not None else Quotas()
+
+
 class RenameAccount(WireBody):
     """PATCH /admin/accounts/{id}: each field given is changed; an empty body changes nothing."""
 
@@ -40,7 +52,7 @@ class RenameAccount(WireBody):
 class RotateKey(WireBody):
     """POST /admin/accounts/{id}/keys:rotate."""
 
-    key: Annotated[Literal["primary", "secondary"], Field(strict=True)]
+    key: Literal["primary", "secondary"]
 
     @property
     def slot(self) -> KeySlot:

@@ -126,7 +126,7 @@ def _prepare(settings: Settings) -> Prepared:
             account = None
             if await store.count() == 0:
                 account = await store.create(now, "first account")
-            token_file = await _first_admin_token(AdminTokenStore(store.engine), settings, now)
+            token_file = await first_admin_token(AdminTokenStore(store.engine), settings, now)
             return Prepared(account, token_file)
 
     try:
@@ -138,7 +138,7 @@ def _prepare(settings: Settings) -> Prepared:
         raise click.ClickException(f"Could not reach the database {shown}: {exc}.") from exc
 
 
-async def _first_admin_token(
+async def first_admin_token(
     tokens: AdminTokenStore, settings: Settings, now: float
 ) -> Path | None:
     """On a store without an active admin token, make one and write it to the data directory
