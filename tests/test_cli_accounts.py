@@ -118,6 +118,11 @@ async def test_rename(plane: ControlPlane) -> None:
     assert renamed["name"] == "globex"
     cleared = await cli(runner.ok_json, "account", "rename", plane.account.id, "", *_local(plane))
     assert cleared["name"] is None
+    blank = await cli(runner.fails, 1, "account", "rename", plane.account.id, "  ", *_local(plane))
+    assert "'name' must be 1 to 200 characters (or null)." in blank  # as the admin API says
+    assert (await cli(runner.ok_json, "account", "show", plane.account.id, *_local(plane)))[
+        "name"
+    ] is None
 
 
 async def test_quotas_set_some_keep_the_rest(plane: ControlPlane) -> None:
@@ -171,7 +176,7 @@ async def test_an_unknown_account_is_exit_3_everywhere(plane: ControlPlane) -> N
             head, rest[0], "no-such-account", *rest[1:]
         ]  # fmt: skip
         message = await cli(runner.fails, 3, "account", *words, *_local(plane))
-        assert message.strip().endswith("No account with id 'no-such-account'.")
+        assert message.strip().endswith("No account with id 'no-such-account' exists.")
 
 
 def test_errors_are_one_sentence_not_a_traceback(tmp_path: Path) -> None:
@@ -186,7 +191,7 @@ def test_errors_are_one_sentence_not_a_traceback(tmp_path: Path) -> None:
 
     result = run("account", "show", "no-such-account")
     assert result.returncode == 3
-    assert result.stderr.strip() == "Error: No account with id 'no-such-account'."
+    assert result.stderr.strip() == "Error: No account with id 'no-such-account' exists."
     bad_flag = run("account", "rotate-key", "x", "--key", "tertiary")
     assert bad_flag.returncode == 2
     assert "Traceback" not in bad_flag.stderr

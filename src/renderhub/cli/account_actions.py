@@ -12,6 +12,8 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from renderhub.admin.account_json import account_json, quotas_json
+from renderhub.admin.bodies import CreateAccount, RenameAccount
+from renderhub.admin.quota_bodies import QuotasBody
 from renderhub.cli.admin_options import AdminConnection, Target
 from renderhub.cli.local_store import now, open_store
 from renderhub.client.admin import AdminClient, KeyName
@@ -21,6 +23,7 @@ from renderhub.status import SessionStatus
 from renderhub.store.accounts import AccountStore, KeySlot
 from renderhub.store.records import AccountRecord
 from renderhub.store.sessions import SessionStore
+from renderhub.validation import parse_body
 
 Json = dict[str, Any]
 
@@ -88,14 +91,17 @@ class RemoteAccounts:
 
 class LocalAccounts:
     """On the server's store, with the store's own methods; what the admin API would refuse
-    is refused here with the same kind of error."""
+    is refused here with the same kind of error (the bodies are checked by the API's own
+    models: a bad value is the same sentence either way)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._store = AccountStore(engine)
         self._sessions = SessionStore(engine)
 
     async def create(self, name: str | None, quotas: Json | None) -> Json:
-        made = await self._store.create(now(), name, _quotas(quotas or {}))
+        given = {"name": name, **({"quotas": quotas} if quotas is not None else {})}
+        body = parse_body(CreateAccount, given)
+        made = await self._store.create(now(), body.name, body.quota_values())
         created = await self.show(made.id)
         return {**created, "primaryKey": made.primary_key, "secondaryKey": made.secondary_key}
 
@@ -109,7 +115,8 @@ class LocalAccounts:
         return account_json(record, counts.get(record.id))
 
     async def rename(self, account_id: str, name: str | None) -> Json:
-        self._found(await self._store.rename(account_id, name), account_id)
+        body = parse_body(RenameAccount, {"name": name})
+        self._found(await self._store.rename(account_id, body.name), account_id)
         return await self.show(account_id)
 
     async def disable(self, account_id: str) -> Json:
@@ -143,14 +150,15 @@ class LocalAccounts:
                            "stop them first.")  # fmt: skip
         if counts.conversions:
             active = _count(counts.conversions, "active conversion")
-            raise Conflict(f"The account still has {active}; let them end first.")
+            raise Conflict(f"The account still has {active}; wait for them to end first.")
         self._found(await self._store.delete(account_id), account_id)
 
     async def quotas(self, account_id: str) -> Json:
         return quotas_json(Quotas.of(await self._record(account_id)))
 
     async def set_quotas(self, account_id: str, quotas: Json) -> Json:
-        self._found(await self._store.set_quotas(account_id, _quotas(quotas)), account_id)
+        checked = parse_body(QuotasBody, quotas).quotas()
+        self._found(await self._store.set_quotas(account_id, checked), account_id)
         return await self.quotas(account_id)
 
     async def _record(self, account_id: str) -> AccountRecord:
@@ -166,18 +174,8 @@ class LocalAccounts:
 
 
 def _no_account(account_id: str) -> NotFound:
-    return NotFound(f"No account with id {account_id!r}.", status=404)
+    return NotFound(f"No account with id {account_id!r} exists.", status=404)
 
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
-def _quotas(quotas: Json) -> Quotas:
-    """The API's Quotas JSON (already checked by the command's options) as the store's."""
-    return Quotas(
-        max_standard_sessions=quotas.get("maxStandardSessions"),
-        max_premium_sessions=quotas.get("maxPremiumSessions"),
-        max_lease_minutes=quotas.get("maxLeaseMinutes"),
-        max_conversions=quotas.get("maxConversions"),
-    )
