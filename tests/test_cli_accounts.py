@@ -96,6 +96,7 @@ async def test_disable_stops_active_sessions_and_enable_takes_it_back(
     assert disabled["stoppedSessions"] == 1
     row = await plane.row("running")
     assert row.status is SessionStatus.STOPPING and row.claimed_by is None
+    assert await _token_status(plane, plane.account.id, plane.account.primary_key) == 403
     await plane.scheduler.take_over()  # the server takes the released session and stops it
 
     async def stopped() -> bool:
@@ -109,6 +110,7 @@ async def test_disable_stops_active_sessions_and_enable_takes_it_back(
 
     enabled = await cli(runner.ok_json, "account", "enable", plane.account.id, *_local(plane))
     assert enabled["disabled"] is False and enabled["disabledAt"] is None
+    assert await _token_status(plane, plane.account.id, plane.account.primary_key) == 200
 
 
 async def test_rename(plane: ControlPlane) -> None:
