@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,40 +13,16 @@ import httpx
 import pytest
 
 from tests.cli import runner
+from tests.cli.conftest import sts as _sts
 from tests.conftest import API
 from tests.e2e.server import ServerProcess, free_port
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    data_dir = tmp_path_factory.mktemp("cli-server") / "data"
-    server = ServerProcess(data_dir, free_port(), env={"RENDERHUB_BACKEND": "fake"})
-    try:
-        server.start()
-        yield server
-    finally:
-        server.terminate()
-
-
-@pytest.fixture(scope="module")
-def remote(server: ServerProcess) -> dict[str, str | None]:
-    """The environment that sends the commands to the server (RENDERHUB_* variables)."""
-    token = (server.data_dir / "admin-token").read_text().strip()
-    return {"RENDERHUB_ENDPOINT": server.url, "RENDERHUB_ADMIN_TOKEN": token}
-
-
 def _account(remote: dict[str, str | None], *flags: str) -> dict[str, Any]:
     created: dict[str, Any] = runner.ok_json("account", "create", *flags, env=remote)
     return created
-
-
-def _sts(server: ServerProcess, account_id: str, key: str) -> httpx.Response:
-    return httpx.get(
-        f"{server.url}/accounts/{account_id}/token",
-        headers={"Authorization": f"Bearer {account_id}:{key}"},
-    )
 
 
 def test_every_account_command_through_the_server(

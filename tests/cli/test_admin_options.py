@@ -110,3 +110,13 @@ async def test_no_server_is_connection_failed() -> None:
     async with AdminClient(f"http://127.0.0.1:{port}", TOKEN, retry=RetryPolicy(1)) as admin:
         with pytest.raises(ConnectionFailed, match=f"127.0.0.1:{port}"):
             await admin.list_accounts()
+
+
+def test_the_session_commands_accept_a_config_with_an_admin_token(tmp_path: Path) -> None:
+    """One client config for both sides: `adminToken` is no unknown key to the others."""
+    from renderhub.client.config import load_client_settings
+
+    config = _config(tmp_path, endpoint="http://h:1", accountId="a", accountKey="k",
+                     adminToken=TOKEN)  # fmt: skip
+    settings = load_client_settings({}, config_path=config, environ={})
+    assert (settings.endpoint, settings.account_id) == ("http://h:1", "a")
