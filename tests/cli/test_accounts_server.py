@@ -37,7 +37,7 @@ def test_every_account_command_through_the_server(
     assert account_id in [row["accountId"] for row in listed]
     assert "acme" in runner.ok("account", "list", env=remote).stdout
     shown = runner.ok("account", "show", account_id, env=remote).stdout
-    assert "acme" in shown and "Standard sessions:  0 active; quota 1" in shown
+    assert "acme" in shown and "Standard sessions:  0 active (quota: 1)" in shown
 
     assert runner.ok_json("account", "rename", account_id, "globex", env=remote)["name"] == "globex"
     rotated = runner.ok_json("account", "rotate-key", account_id, "--key", "primary", env=remote)

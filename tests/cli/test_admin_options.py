@@ -17,7 +17,7 @@ from renderhub.cli.admin_options import (
 )
 from renderhub.client import ConnectionFailed, Unauthorized
 from renderhub.client.admin import AdminClient
-from renderhub.client.config import ConfigError
+from renderhub.client.config import ConfigError, load_client_settings
 from renderhub.client.retries import RetryPolicy
 from tests.e2e.server import free_port
 
@@ -114,8 +114,6 @@ async def test_no_server_is_connection_failed() -> None:
 
 def test_the_session_commands_accept_a_config_with_an_admin_token(tmp_path: Path) -> None:
     """One client config for both sides: `adminToken` is no unknown key to the others."""
-    from renderhub.client.config import load_client_settings
-
     config = _config(tmp_path, endpoint="http://h:1", accountId="a", accountKey="k",
                      adminToken=TOKEN)  # fmt: skip
     settings = load_client_settings({}, config_path=config, environ={})

@@ -4,10 +4,13 @@ token made by the command opens the admin API at once, and is refused at once wh
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from click.testing import Result
 
+from renderhub.store.admin_tokens import AdminTokenStore
+from renderhub.store.database import open_engine
 from tests.cli import runner
 from tests.conftest import ControlPlane
 
@@ -92,3 +95,18 @@ async def test_revoke_needs_one_token_or_all_and_changes_nothing_otherwise(
     )
     assert "No active admin token has that value or id." in missing
     assert await _admin_status(plane, plane.admin_token) == 200
+
+
+async def test_tokens_on_a_postgresql_store(postgres_url: str, tmp_path: Path) -> None:
+    """RENDERHUB_DATABASE_URL names the server's store, as `renderhub serve` reads it."""
+    env = {"RENDERHUB_DATABASE_URL": postgres_url, "RENDERHUB_DATA_DIR": str(tmp_path)}
+    made = await asyncio.to_thread(runner.ok_json, "admin", "token", "create", env=env)
+    engine = open_engine(postgres_url)
+    try:
+        tokens = AdminTokenStore(engine)
+        assert await tokens.is_valid(made["token"])
+        await asyncio.to_thread(runner.ok, "admin", "token", "revoke", made["id"], env=env)
+        assert not await tokens.is_valid(made["token"])
+        assert [record.id for record in await tokens.list()] == [made["id"]]
+    finally:
+        await engine.dispose()

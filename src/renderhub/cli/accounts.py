@@ -111,9 +111,14 @@ def _running(active: int, quota: int | None) -> str:
     return f"{active} of {quota}" if quota is not None else str(active)
 
 
-def _minute(moment: str) -> str:
-    """An ISO time to the minute, for a table ('2026-12-02 14:05')."""
-    return moment[:16].replace("T", " ")
+def _use(active: int, quota: int | None) -> str:
+    """What runs against its quota, for `show`: '1 active (quota: 2)'."""
+    return f"{active} active ({'no quota' if quota is None else f'quota: {quota}'})"
+
+
+def _day(moment: str) -> str:
+    """An ISO time's date, for a table (`show` gives the whole time)."""
+    return moment[:10]
 
 
 def print_account(account: Json) -> None:
@@ -125,12 +130,9 @@ def print_account(account: Json) -> None:
         "Name": account["name"] or "",
         "Created": account["created"],
         "Disabled": disabled,
-        "Standard sessions": f"{active['Standard']} active; quota "
-        + _limit(quotas["maxStandardSessions"]),
-        "Premium sessions": f"{active['Premium']} active; quota "
-        + _limit(quotas["maxPremiumSessions"]),
-        "Conversions": f"{account['activeConversions']} active; quota "
-        + _limit(quotas["maxConversions"]),
+        "Standard sessions": _use(active["Standard"], quotas["maxStandardSessions"]),
+        "Premium sessions": _use(active["Premium"], quotas["maxPremiumSessions"]),
+        "Conversions": _use(account["activeConversions"], quotas["maxConversions"]),
         "Longest lease": _limit(quotas["maxLeaseMinutes"], " minutes"),
     }
     for label, value in rows.items():
@@ -199,7 +201,7 @@ def list_accounts(target: Target, output: str) -> None:
     for item in accounts:
         quotas, active = item["quotas"], item["activeSessions"]
         table.add_row(
-            item["accountId"], item["name"] or "", _minute(item["created"]),
+            item["accountId"], item["name"] or "", _day(item["created"]),
             "yes" if item["disabled"] else "",
             _running(active["Standard"], quotas["maxStandardSessions"]),
             _running(active["Premium"], quotas["maxPremiumSessions"]),
