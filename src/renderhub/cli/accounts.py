@@ -59,10 +59,13 @@ class Limit:
 class LimitType(click.ParamType):
     """A whole number from `low` to `high`, or `none` (no limit)."""
 
-    name = "N|none"
+    name = "limit"
 
     def __init__(self, low: int, high: int) -> None:
         self.low, self.high = low, high
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        return "N|none"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, Limit):
