@@ -75,14 +75,19 @@ def test_disable_through_the_server_stops_sessions_and_refuses_the_keys(
     created = _account(remote)
     account_id, key = created["accountId"], created["primaryKey"]
     token = _sts(server, account_id, key).json()["AccessToken"]
-    sessions = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
     url = f"/accounts/{account_id}/sessions/doomed?{API}"
-    assert sessions.put(url, json={"maxLeaseTimeMinutes": 10, "size": "Standard"}).is_success
-    _wait_status(sessions, url, "Ready")
+    admin_url = f"/admin/sessions/{account_id}/doomed"
+    with (
+        _client(server, token) as sessions,
+        _client(server, remote["RENDERHUB_ADMIN_TOKEN"]) as admin,
+    ):
+        assert sessions.put(url, json={"maxLeaseTimeMinutes": 10, "size": "Standard"}).is_success
+        _wait_status(sessions, url, "Ready")
 
-    disabled = runner.ok_json("account", "disable", account_id, env=remote)
-    assert disabled["disabled"] is True and disabled["stoppedSessions"] == 1
-    _wait_status(sessions, url, "Stopped", refused_ok=True)
+        disabled = runner.ok_json("account", "disable", account_id, env=remote)
+        assert disabled["disabled"] is True and disabled["stoppedSessions"] == 1
+        assert sessions.get(url).status_code == 403, "its tokens are refused at once"
+        _wait_status(admin, admin_url, "Stopped")
     refused = _sts(server, account_id, key)
     assert refused.status_code == 403
     assert refused.json()["error"]["message"] == "The account is disabled."
@@ -93,18 +98,15 @@ def test_disable_through_the_server_stops_sessions_and_refuses_the_keys(
     assert _sts(server, account_id, key).status_code == 200
 
 
-def _wait_status(client: httpx.Client, url: str, status: str, *, refused_ok: bool = False) -> None:
-    """Wait until the session has `status`; with `refused_ok`, through the admin API's view
-    once the account's own token is refused (a disabled account)."""
+def _client(server: ServerProcess, token: str | None) -> httpx.Client:
+    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
+
+
+def _wait_status(client: httpx.Client, url: str, status: str) -> None:
     give_up = time.monotonic() + 15
-    while time.monotonic() < give_up:
-        response = client.get(url)
-        if response.status_code == 403 and refused_ok:
-            return
-        if response.json().get("status") == status:
-            return
+    while client.get(url).json().get("status") != status:
+        assert time.monotonic() < give_up, f"{url} did not reach {status}"
         time.sleep(0.1)
-    raise AssertionError(f"{url} did not reach {status}")
 
 
 def test_wrong_missing_or_revoked_admin_tokens_are_exit_4(
