@@ -163,3 +163,21 @@ def test_no_server_is_exit_7() -> None:
     message = runner.fails(7, "account", "list", "--endpoint", f"http://127.0.0.1:{free_port()}",
                            "--admin-token", "rhadm_" + "x" * 43)  # fmt: skip
     assert "Could not connect to http://127.0.0.1:" in message
+
+
+def test_https_with_the_servers_certificate(tmp_path: Path) -> None:
+    """--ca-bundle trusts a self-signed server; without it the certificate is refused (7)."""
+    server = ServerProcess(tmp_path / "data", free_port(), "--tls-self-signed",
+                           env={"RENDERHUB_BACKEND": "fake"})  # fmt: skip
+    server.url = server.url.replace("http://", "https://")
+    try:
+        server.start(verify=False)
+        token = (server.data_dir / "admin-token").read_text().strip()
+        remote = {"RENDERHUB_ENDPOINT": server.url, "RENDERHUB_ADMIN_TOKEN": token}
+        certificate = str(server.data_dir / "tls" / "dev-cert.pem")
+        listed = runner.ok_json("account", "list", "--ca-bundle", certificate, env=remote)
+        assert [row["name"] for row in listed] == ["first account"]
+        untrusted = runner.fails(7, "account", "list", env=remote)
+        assert "certificate" in untrusted.lower()
+    finally:
+        server.terminate()
