@@ -42,6 +42,7 @@ async def test_create_prints_the_account_and_keys_that_work(plane: ControlPlane)
     assert account["accountId"] in {row["accountId"] for row in listed}
     table = await cli(runner.ok, "account", "list", *_local(plane))
     assert "acme" in table.stdout
+    assert account["accountId"] in table.stdout, "a table in a pipe never folds an id"
 
 
 async def test_rotating_one_key_keeps_the_other(plane: ControlPlane) -> None:

@@ -41,7 +41,7 @@ async def test_a_made_token_works_until_revoked_by_its_id(plane: ControlPlane) -
     assert mine["label"] == "ci" and mine["revoked"] is None
     assert mine["created"].endswith("Z")
     table: Result = await _in_thread(runner.ok, "admin", "token", "list", "--data-dir", data_dir)
-    assert "ci" in table.stdout
+    assert "ci" in table.stdout and made["id"] in table.stdout
     assert made["token"] not in table.stdout + str(listed), "a listing never shows a token"
 
     revoked = await _in_thread(

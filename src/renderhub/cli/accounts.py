@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
 from rich.table import Column, Table
 
 from renderhub.cli.account_actions import Accounts, Json, open_accounts
@@ -20,6 +19,7 @@ from renderhub.cli.admin_options import Target, target_options
 from renderhub.cli.client_options import one_sentence_errors
 from renderhub.cli.common import output_option, print_json, run_async
 from renderhub.cli.local_store import open_store
+from renderhub.cli.tables import table_console
 from renderhub.quotas import LEASE_MINUTES_RANGE, MAX_CONVERSIONS_LIMIT, MAX_SESSIONS_LIMIT
 from renderhub.store.accounts import AccountStore, KeySlot
 
@@ -159,7 +159,7 @@ def _print_quotas(quotas: Json) -> None:
     }
     for field, label in labels.items():
         table.add_row(label, _limit(quotas.get(field)))
-    Console().print(table)
+    table_console().print(table)
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -210,7 +210,7 @@ def list_accounts(target: Target, output: str) -> None:
             _running(active["Premium"], quotas["maxPremiumSessions"]),
             _running(item["activeConversions"], quotas["maxConversions"]),
         )  # fmt: skip
-    Console().print(table if accounts else "No accounts.")
+    table_console().print(table if accounts else "No accounts.")
 
 
 @account.command()

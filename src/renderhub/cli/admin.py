@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from renderhub.api.presenters import iso_time
 from renderhub.cli.client_options import command_failed
 from renderhub.cli.common import data_dir_option, output_option, print_json, run_async
 from renderhub.cli.local_store import now, open_store
+from renderhub.cli.tables import table_console
 from renderhub.store.admin_tokens import AdminTokenRecord, AdminTokenStore, NewAdminToken
 
 
@@ -89,10 +89,10 @@ def list_tokens(data_dir: Path | None, output: str) -> None:
     if output == "json":
         print_json(rows)
         return
-    table = Table("Token id", "Label", "Created", "Revoked")
+    table = Table(Column("Token id", overflow="fold"), "Label", "Created", "Revoked")
     for row in rows:
         table.add_row(row["id"], row["label"] or "", row["created"], row["revoked"] or "")
-    Console().print(table)
+    table_console().print(table)
 
 
 def _token_json(record: AdminTokenRecord) -> dict[str, Any]:
