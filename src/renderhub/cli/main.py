@@ -9,6 +9,7 @@ import click
 _SUBCOMMANDS = {
     "serve": ("renderhub.cli.serve", "serve"),
     "account": ("renderhub.cli.accounts", "account"),
+    "admin": ("renderhub.cli.admin", "admin"),
     "host": ("renderhub.host.command", "host"),
     "session": ("renderhub.cli.sessions", "session"),
     "conversion": ("renderhub.cli.conversions", "conversion"),
