@@ -17,8 +17,8 @@ const page = {
   charts: [],
   timer: null,
 };
-// What tests (and the curious) can read: how many updates and samples the page has shown.
-window.renderhubInspector = { updates: 0, samples: 0, error: null };
+// What tests (and the curious) can read: the updates shown, the samples charted, the last problem.
+window.renderhubInspector = { updates: 0, samples: 0, history: null, error: null };
 
 // ---- Readable values ------------------------------------------------------------------------
 
@@ -56,6 +56,11 @@ function percent(part, whole) {
   return share > 0 && share < 0.1 ? "<0.1%" : `${share.toFixed(1)}%`;
 }
 
+function seconds(value) {
+  if (none(value)) return "–";
+  return value < 60 ? `${value.toFixed(value < 10 ? 2 : 1)} s` : duration(value);
+}
+
 const fps = (value) => (none(value) ? "–" : `${value.toFixed(1)} fps`);
 const yesNo = (value) => (value ? "yes" : "no");
 const localTime = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
@@ -67,6 +72,15 @@ function rendererValue(name, value) {
   if (typeof value === "number" && name.endsWith("_ms")) return ms(value);
   if (typeof value === "number") return count.format(value);
   return none(value) ? "–" : String(value);
+}
+
+/** A renderer's figure's name as words: "add_model_ms" -> "Add model" (its value says ms). */
+const RENDERER_LABELS = { gpu: "GPU", samples: "MSAA samples" };
+
+function rendererLabel(name) {
+  if (RENDERER_LABELS[name]) return RENDERER_LABELS[name];
+  const words = name.replace(/_ms$/, "").replaceAll("_", " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 // ---- The token ------------------------------------------------------------------------------
@@ -194,7 +208,7 @@ function showFigures(data) {
     ["Cut planes", none(scene.cutPlanes) ? "–" : count.format(scene.cutPlanes)],
     ...(session ? [
       ["Session's models loaded", `${session.modelsLoaded} of ${session.modelsTotal}`],
-      ["Loading took", none(session.loadSeconds) ? "–" : ms(session.loadSeconds * 1000)],
+      ["Loading took", seconds(session.loadSeconds)],
     ] : []),
   ]);
   const models = session ? session.models : [];
@@ -203,7 +217,7 @@ function showFigures(data) {
     row.append(cell(model.url, "path"), cell(count.format(model.polygons), "number"), cell(megabytes(model.bytes), "number"));
     return row;
   }));
-  rows("renderer", Object.entries(data.renderer || {}).map(([name, value]) => [name.replaceAll("_", " "), rendererValue(name, value)]));
+  rows("renderer", Object.entries(data.renderer || {}).map(([name, value]) => [rendererLabel(name), rendererValue(name, value)]));
 }
 
 function showTimings(timings) {
@@ -241,6 +255,7 @@ function addSamples(columns) {
     kept.splice(0, Math.max(0, kept.length - KEPT_SAMPLES));
   }
   window.renderhubInspector.samples = page.history.t.length;
+  window.renderhubInspector.history = page.history;
   if (!page.charts.length) makeCharts();
   const h = page.history;
   const mbits = h.bitrate.map((bps) => (none(bps) ? null : bps / 1e6));
@@ -269,6 +284,7 @@ function makeCharts() {
     return new uPlot({
       width: chartWidth(target),
       height: 190,
+      legend: { live: false },
       scales: { y: { range: (_u, _min, max) => [0, none(max) || max <= 0 ? 1 : max * 1.15] } },
       series: [{ value: (_u, v) => (none(v) ? "–" : localTime.format(new Date(v * 1000))) }, ...series],
       axes: [
