@@ -2,6 +2,48 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
-routes: list[BaseRoute] = []
+from renderhub.admin.auth import require_admin
+from renderhub.admin.conversion_json import conversion_json
+from renderhub.admin.listing import (
+    check_parameters,
+    decode_cursor,
+    encode_cursor,
+    parse_choices,
+    parse_limit,
+)
+from renderhub.admin.lookups import account_filter, queries_of
+from renderhub.status import ConversionStatus
+from renderhub.store.admin_queries import Filters
+
+_LIST_PARAMETERS = ("account", "status", "limit", "after")
+# `status=active`: the conversions that have not ended.
+_NOT_ENDED = frozenset(status for status in ConversionStatus if not status.is_final)
+
+
+async def list_conversions(request: Request) -> Response:
+    """Newest first; `next` is the `after` of the following page (null on the last one)."""
+    await require_admin(request)
+    check_parameters(request, _LIST_PARAMETERS)
+    query = request.query_params
+    limit = parse_limit(query.get("limit"))
+    after = decode_cursor(query.get("after"))
+    filters = Filters(
+        account_id=await account_filter(request, query.get("account")),
+        statuses=parse_choices("status", query.get("status"), ConversionStatus, _NOT_ENDED),
+    )
+    records = await queries_of(request).conversions(filters, limit + 1, after)
+    page = records[:limit]
+    last = page[-1] if len(records) > limit else None
+    return JSONResponse(
+        {
+            "conversions": [conversion_json(record) for record in page],
+            "next": encode_cursor((last.created_at, last.account_id, last.id)) if last else None,
+        }
+    )
+
+
+routes: list[BaseRoute] = [Route("/admin/conversions", list_conversions, methods=["GET"])]

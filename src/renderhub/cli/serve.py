@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from renderhub.cli.common import data_dir_option, load_settings
 from renderhub.errors import RenderHubError
 from renderhub.settings import Settings
 from renderhub.store.accounts import NewAccount
+from renderhub.store.admin_tokens import AdminTokenStore
 from renderhub.store.database import UNAVAILABLE, hold_single_replica_lock
 from renderhub.tls import self_signed_certificate
 
@@ -25,6 +27,8 @@ from renderhub.tls import self_signed_certificate
 # HTTPS connection whose client never answers the TLS close (an SDK client left open) holds
 # the service up to asyncio's 30 s SSL shutdown timeout, past most supervisors' patience.
 GRACEFUL_SHUTDOWN_SECONDS = 5
+ADMIN_TOKEN_FILE = "admin-token"
+FIRST_ADMIN_TOKEN_LABEL = "first start"
 
 
 @click.command()
@@ -77,11 +81,11 @@ def serve(
         _single_replica_lock = hold_single_replica_lock(settings.database)
     except RenderHubError as exc:
         raise click.ClickException(exc.message) from exc
-    first_account = _prepare(settings)
+    prepared = _prepare(settings)
     if tls_self_signed:
         tls_cert, tls_key = self_signed_certificate(settings.data_dir / "tls", [settings.host])
     scheme = "https" if tls_cert else "http"
-    _print_banner(settings, scheme, first_account, tls_cert if tls_self_signed else None)
+    _print_banner(settings, scheme, prepared, tls_cert if tls_self_signed else None)
     _export(settings)
     uvicorn.run(
         "renderhub.api.asgi:app_from_environment",
@@ -98,27 +102,68 @@ def serve(
     )
 
 
-def _prepare(settings: Settings) -> NewAccount | None:
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What a start made that the banner must mention: a first account (its keys exist only
+    now) and the file holding a first admin token."""
+
+    first_account: NewAccount | None
+    admin_token_file: Path | None
+
+
+def _prepare(settings: Settings) -> Prepared:
     """Create the data directory, the store and the sample models; create a first account
-    when there is none, and return it (its keys exist only now). The signing key is made (or
-    read from the store) when the service starts."""
+    when there is none, and a first admin token (written to `<data dir>/admin-token`) when no
+    admin token is active. The signing key is made (or read from the store) when the service
+    starts."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _check_backend(settings)
     _install_samples(settings.models_dir)
 
-    async def first_account() -> NewAccount | None:
+    async def first_start() -> Prepared:
         async with account_store(settings.data_dir) as store:
-            if await store.count() > 0:
-                return None
-            return await store.create(datetime.now(UTC).timestamp(), "first account")
+            now = datetime.now(UTC).timestamp()
+            account = None
+            if await store.count() == 0:
+                account = await store.create(now, "first account")
+            token_file = await first_admin_token(AdminTokenStore(store.engine), settings, now)
+            return Prepared(account, token_file)
 
     try:
-        return asyncio.run(first_account())
+        return asyncio.run(first_start())
     except RenderHubError as exc:
         raise click.ClickException(exc.message) from exc
     except UNAVAILABLE as exc:
         shown = make_url(settings.database).render_as_string(hide_password=True)
         raise click.ClickException(f"Could not reach the database {shown}: {exc}.") from exc
+
+
+async def first_admin_token(
+    tokens: AdminTokenStore, settings: Settings, now: float
+) -> Path | None:
+    """On a store without an active admin token, make one and write it to the data directory
+    (the operator reads it there; it is never printed). None when there was one already."""
+    if await tokens.count_active() > 0:
+        return None
+    made = await tokens.create(now, FIRST_ADMIN_TOKEN_LABEL)
+    path = settings.data_dir / ADMIN_TOKEN_FILE
+    write_private_file(path, made.token + "\n")
+    return path
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Replace `path` atomically with `text`, readable by its owner only (0600) from the
+    first byte: a reader sees the old file or the whole new one, never a part."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(text)
+        os.chmod(temporary, 0o600)  # O_CREAT's mode does not apply to an existing file
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _check_backend(settings: Settings) -> None:
@@ -146,11 +191,12 @@ def _install_samples(models_dir: Path) -> None:
 
 
 def _print_banner(
-    settings: Settings, scheme: str, account: NewAccount | None, dev_cert: Path | None
+    settings: Settings, scheme: str, prepared: Prepared, dev_cert: Path | None
 ) -> None:
     shown_host = "localhost" if settings.host in ("0.0.0.0", "::") else settings.host
     url = f"{scheme}://{shown_host}:{settings.port}"
     click.echo(f"RenderHub on {url}   (data: {settings.data_dir})")
+    account = prepared.first_account
     if account is not None:
         click.echo("A first account was created. Its keys are shown only now:")
         click.echo(f"  account id:    {account.id}")
@@ -161,6 +207,9 @@ def _print_banner(
             f"  curl -H 'Authorization: Bearer {account.id}:{account.primary_key}' "
             f"{url}/accounts/{account.id}/token"
         )
+    if prepared.admin_token_file is not None:
+        click.echo(f"An admin token for {url}/admin/ was made: {prepared.admin_token_file}")
+        click.echo("  (readable by you only; `renderhub admin token create` makes more)")
     if dev_cert is not None:
         click.echo(f"Development certificate: {dev_cert}  (clients: REQUESTS_CA_BUNDLE={dev_cert})")
     click.echo(f'Sample models: {settings.models_dir / "samples"}  (e.g. "samples/cube.glb")')

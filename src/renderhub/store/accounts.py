@@ -7,14 +7,22 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from renderhub.quotas import ActiveCounts, Quotas
+from renderhub.sizes import SessionSize
+from renderhub.status import ACTIVE, ConversionStatus
 from renderhub.store.records import AccountRecord
-from renderhub.store.schema import accounts, sessions
+from renderhub.store.schema import accounts, conversions, sessions
+
+_ACTIVE_SESSIONS = [status.value for status in ACTIVE]
+_ENDED_CONVERSIONS = [status.value for status in ConversionStatus if status.is_final]
 
 
 class KeySlot(StrEnum):
@@ -55,7 +63,9 @@ class AccountStore:
     def engine(self) -> AsyncEngine:
         return self._engine
 
-    async def create(self, now: float, name: str | None = None) -> NewAccount:
+    async def create(
+        self, now: float, name: str | None = None, quotas: Quotas | None = None
+    ) -> NewAccount:
         account = NewAccount(str(uuid.uuid4()), new_account_key(), new_account_key())
         async with self._engine.begin() as connection:
             await connection.execute(
@@ -65,6 +75,7 @@ class AccountStore:
                     primary_key_hash=hash_key(account.primary_key),
                     secondary_key_hash=hash_key(account.secondary_key),
                     created_at=now,
+                    **(quotas or Quotas()).columns(),
                 )
             )
         return account
@@ -95,8 +106,91 @@ class AccountStore:
             )
         return key if result.rowcount == 1 else None
 
+    async def rename(self, account_id: str, name: str | None) -> bool:
+        """Give the account a new name (None: no name). False if there is no such account."""
+        return await self._update(account_id, name=name)
+
+    async def disable(self, account_id: str, now: float) -> bool:
+        """Refuse the account's keys and tokens from now on. False if there is no such
+        account; disabling a disabled account keeps its first `disabled_at`."""
+        statement = (
+            update(accounts)
+            .where(accounts.c.id == account_id)
+            .values(disabled_at=func.coalesce(accounts.c.disabled_at, now))
+        )
+        async with self._engine.begin() as connection:
+            result = await connection.execute(statement)
+        return result.rowcount == 1
+
+    async def enable(self, account_id: str) -> bool:
+        """Take the account's keys and tokens again. False if there is no such account."""
+        return await self._update(account_id, disabled_at=None)
+
+    async def set_quotas(self, account_id: str, quotas: Quotas) -> bool:
+        """Replace every quota of the account. False if there is no such account."""
+        return await self._update(account_id, **quotas.columns())
+
+    async def active_counts(
+        self, account_ids: Collection[str] | None = None
+    ) -> dict[str, ActiveCounts]:
+        """What each account runs now (every account, or only `account_ids`): sessions
+        Starting, Ready or Stopping per size, conversions not ended. Accounts running nothing
+        are present with zeros."""
+        ids = await self._account_ids(account_ids)
+        sessions_by: dict[str, dict[SessionSize, int]] = {
+            account_id: {size: 0 for size in SessionSize} for account_id in ids
+        }
+        conversions_by: dict[str, int] = dict.fromkeys(ids, 0)
+        async with self._engine.connect() as connection:
+            for account_id, size, count in await connection.execute(_session_counts(account_ids)):
+                if account_id in sessions_by:
+                    sessions_by[account_id][SessionSize(size)] = int(count)
+            for account_id, count in await connection.execute(_conversion_counts(account_ids)):
+                if account_id in conversions_by:
+                    conversions_by[account_id] = int(count)
+        return {
+            account_id: ActiveCounts(sessions_by[account_id], conversions_by[account_id])
+            for account_id in ids
+        }
+
+    async def _account_ids(self, account_ids: Collection[str] | None) -> Sequence[str]:
+        query = select(accounts.c.id)
+        if account_ids is not None:
+            query = query.where(accounts.c.id.in_(list(account_ids)))
+        async with self._engine.connect() as connection:
+            return (await connection.execute(query)).scalars().all()
+
+    async def _update(self, account_id: str, **values: Any) -> bool:
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                update(accounts).where(accounts.c.id == account_id).values(**values)
+            )
+        return result.rowcount == 1
+
     async def delete(self, account_id: str) -> bool:
         async with self._engine.begin() as connection:
             await connection.execute(delete(sessions).where(sessions.c.account_id == account_id))
             result = await connection.execute(delete(accounts).where(accounts.c.id == account_id))
         return result.rowcount == 1
+
+
+def _session_counts(account_ids: Collection[str] | None) -> Any:
+    query = (
+        select(sessions.c.account_id, sessions.c.size, func.count())
+        .where(sessions.c.status.in_(_ACTIVE_SESSIONS))
+        .group_by(sessions.c.account_id, sessions.c.size)
+    )
+    if account_ids is not None:
+        query = query.where(sessions.c.account_id.in_(list(account_ids)))
+    return query
+
+
+def _conversion_counts(account_ids: Collection[str] | None) -> Any:
+    query = (
+        select(conversions.c.account_id, func.count())
+        .where(conversions.c.status.not_in(_ENDED_CONVERSIONS))
+        .group_by(conversions.c.account_id)
+    )
+    if account_ids is not None:
+        query = query.where(conversions.c.account_id.in_(list(account_ids)))
+    return query
