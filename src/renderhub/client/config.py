@@ -34,6 +34,7 @@ _ENVIRONMENT = {
     "size": "RENDERHUB_SIZE",
     "lease": "RENDERHUB_LEASE",
     "blob_endpoint": "RENDERHUB_BLOB_ENDPOINT",
+    "admin_token": "RENDERHUB_ADMIN_TOKEN",  # the admin API's (renderhub.cli.admin_options)
 }
 _CONVERSION_KEYS = (
     "storage_account", "blob_endpoint", "input_container", "output_container", "input_folder",
@@ -171,6 +172,7 @@ def read_config(path: Path, *, required: bool) -> dict[str, Any]:
         "endpoint": "endpoint", "stsEndpoint": "sts_endpoint", "accountId": "account_id",
         "accountKey": "account_key", "region": "region", "caBundle": "ca_bundle",
         "size": "size", "lease": "lease", "regions": "regions", "blobEndpoint": "blob_endpoint",
+        "adminToken": "admin_token",
     }  # fmt: skip
     unknown = sorted(set(data) - set(names))
     if unknown:
