@@ -244,7 +244,7 @@ function loadSessions() {
 
 function sessionRow(session) {
   const lease = { text: "", className: "lease number" };
-  const host = session.host ? session.host : "–";
+  const host = session.host ? hostLink(session) : "–";
   const stop = document.createElement("button");
   stop.type = "button";
   stop.className = "stop";
@@ -267,6 +267,19 @@ function sessionRow(session) {
   row.dataset.status = session.status;
   setLease(row, session);
   return row;
+}
+
+/** The host's address, linking to its inspector while it runs (the inspector asks for an
+ * access token of the session's account: the admin token is not sent to hosts). */
+function hostLink(session) {
+  if (!session.inspector) return session.host;
+  const link = document.createElement("a");
+  link.href = session.inspector;
+  link.target = "_blank";
+  link.rel = "noopener noreferrer";
+  link.textContent = session.host;
+  link.title = "The host's inspector (it asks for an access token of the account)";
+  return link;
 }
 
 function showStoppable(button, status) {
@@ -374,7 +387,7 @@ function loadUsage() {
   });
 }
 
-/** Bars per UTC day and size; minutes while no day reaches an hour, hours after that. */
+/** Bars per UTC day and size, in seconds, minutes or hours: the unit the longest day needs. */
 function drawUsage(usage, since) {
   const days = [];
   for (let day = 0; day < USAGE_DAYS; day += 1) days.push(since.getTime() / 1000 + day * 86400);
@@ -384,8 +397,9 @@ function drawUsage(usage, since) {
     if (index >= 0 && seconds[row.size]) seconds[row.size][index] += row.seconds;
   }
   const most = Math.max(0, ...SIZES.flatMap((size) => seconds[size]));
-  const [unit, per] = most >= 3600 ? ["hours", 3600] : ["minutes", 60];
-  const data = [days, ...SIZES.map((size) => seconds[size].map((s) => s / per))];
+  const [unit, per] = most >= 3600 ? ["hours", 3600] : most >= 60 ? ["minutes", 60] : ["seconds", 1];
+  // A day without time draws no bar at all (null), not a flat one.
+  const data = [days, ...SIZES.map((size) => seconds[size].map((s) => (s > 0 ? s / per : null)))];
   const target = $("usage-chart");
   if (board.chart) board.chart.destroy();
   const bars = (align, colour) => ({
@@ -401,7 +415,7 @@ function drawUsage(usage, since) {
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
     scales: { x: { time: true, range: [days[0] - 43200, days[days.length - 1] + 43200] }, y: { range: (_u, _min, max) => [0, Math.max(max * 1.1, 1)] } },
     series: [
-      { value: (_u, v) => (v == null ? "–" : dayLabel.format(new Date(v * 1000))) },
+      { label: "Day", value: (_u, v) => (v == null ? "–" : dayLabel.format(new Date(v * 1000))) },
       { label: `Standard (${unit})`, ...bars(-1, "#4f9dde"), value: (_u, v) => (v == null ? "–" : duration(v * per)) },
       { label: `Premium (${unit})`, ...bars(1, "#e3a64f"), value: (_u, v) => (v == null ? "–" : duration(v * per)) },
     ],
@@ -431,7 +445,8 @@ function cells(values) {
 }
 
 function fill(id, items, toRow) {
-  document.querySelector(`#${id} tbody`).replaceChildren(...items.map(toRow));
+  // The section's own table (a chart's legend is a table too).
+  document.querySelector(`#${id} > table > tbody`).replaceChildren(...items.map(toRow));
   const empty = document.querySelector(`#${id} .empty`);
   if (empty) empty.hidden = items.length > 0;
 }

@@ -27,6 +27,9 @@ _PAGES = {
     "/viewer-panel.js": ("viewer-panel.js", JAVASCRIPT, NO_CACHE),
     "/sdk/renderhub.js": ("renderhub.js", JAVASCRIPT, SHARED),
     "/inspector": ("inspector.html", HTML, INSPECTOR),
+    # The inspector port's root, as in ARR (and the admin API's `inspector` link); the same
+    # relative paths resolve from here.
+    "/": ("inspector.html", HTML, INSPECTOR),
     "/inspector.js": ("inspector.js", JAVASCRIPT, NO_CACHE),
     "/inspector.css": ("inspector.css", CSS, NO_CACHE),
 }
