@@ -138,7 +138,9 @@ def _prepare(settings: Settings) -> Prepared:
         raise click.ClickException(f"Could not reach the database {shown}: {exc}.") from exc
 
 
-async def first_admin_token(tokens: AdminTokenStore, settings: Settings, now: float) -> Path | None:
+async def first_admin_token(
+    tokens: AdminTokenStore, settings: Settings, now: float
+) -> Path | None:
     """On a store without an active admin token, make one and write it to the data directory
     (the operator reads it there; it is never printed). None when there was one already."""
     if await tokens.count_active() > 0:
