@@ -20,6 +20,8 @@ const board = {
   chart: null,
   timer: null,
   ticker: null,
+  reading: false, // a refresh is under way
+  again: false, // and another was asked for meanwhile
 };
 
 // ---- Readable values ------------------------------------------------------------------------
@@ -58,7 +60,8 @@ function money(amount, currency) {
 }
 
 function quota(active, limit) {
-  return limit === null || limit === undefined ? `${active} (no limit)` : `${active} of ${limit}`;
+  if (limit === null || limit === undefined) return `${active} (no limit)`;
+  return limit === 0 ? `${active} (none allowed)` : `${active} of ${limit}`;
 }
 
 function accountName(accountId) {
@@ -122,6 +125,7 @@ function takeToken() {
 
 function askForToken(reason) {
   clearTimeout(board.timer);
+  board.again = false;
   clearInterval(board.ticker);
   board.timer = board.ticker = null;
   sessionStorage.removeItem(TOKEN_KEY);
@@ -149,8 +153,29 @@ function openBoard() {
 
 // ---- Refreshing -----------------------------------------------------------------------------
 
+/** Read everything again, then again in REFRESH_MS; one reading at a time (a refresh asked
+ * for meanwhile, after a stop for instance, runs right after it). */
 async function refresh() {
   clearTimeout(board.timer);
+  if (board.reading) {
+    board.again = true;
+    return;
+  }
+  board.reading = true;
+  let refused;
+  try {
+    refused = await readAll();
+  } finally {
+    board.reading = false;
+  }
+  if (refused) return askForToken(refused.message);
+  if ($("board").hidden) return; // the token was refused meanwhile (a stop, say)
+  board.timer = setTimeout(refresh, board.again ? 0 : REFRESH_MS);
+  board.again = false;
+}
+
+/** Every section once; the token's refusal if any section got one. */
+async function readAll() {
   const accounts = await settle(loadAccounts());
   const due = performance.now() - board.usageReadAt >= USAGE_REFRESH_MS;
   const others = await Promise.all([
@@ -159,10 +184,10 @@ async function refresh() {
     due ? settle(loadUsage()) : null,
   ]);
   const refused = [accounts, ...others].find((problem) => problem instanceof TokenRefused);
-  if (refused) return askForToken(refused.message);
+  if (refused) return refused;
   showProblem(accounts);
   $("updated").textContent = `Updated ${localTime.format(new Date())} · every ${REFRESH_MS / 1000} s`;
-  board.timer = setTimeout(refresh, REFRESH_MS);
+  return null;
 }
 
 /** Run a section's loader; return its problem (or null) instead of throwing. */
