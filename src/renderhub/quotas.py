@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from renderhub.errors import Forbidden, RenderHubError, TooManyRequests
 from renderhub.sizes import SessionSize
 
 # What a quota may be set to (docs/admin-api.md): beyond these a value is a typo, not a plan.
@@ -62,6 +63,9 @@ class Quotas:
         }
 
 
+NO_QUOTAS = Quotas()
+
+
 def _no_sessions() -> dict[SessionSize, int]:
     return {size: 0 for size in SessionSize}
 
@@ -73,3 +77,39 @@ class ActiveCounts:
 
     sessions: dict[SessionSize, int] = field(default_factory=_no_sessions)
     conversions: int = 0
+
+
+ACCOUNT_DISABLED = "The account is disabled."
+# How soon a create refused at a quota may be tried again: a session or conversion of the
+# account has to end first, which takes a while.
+QUOTA_RETRY_AFTER_SECONDS = 30
+
+
+def _at_once(limit: int, thing: str) -> str:
+    return f"{limit} {thing}{'' if limit == 1 else 's'} at once"
+
+
+def over_quota(limit: int, thing: str) -> RenderHubError:
+    """A create refused at a quota of `limit` `thing`s at once: 429 while one may end (the
+    retry can work), 403 where the quota is 0 (no retry can)."""
+    if limit == 0:
+        return Forbidden(f"The account's quota of {_at_once(0, thing)} allows none.")
+    return TooManyRequests(
+        f"The account's quota of {_at_once(limit, thing)} is reached.",
+        retry_after=QUOTA_RETRY_AFTER_SECONDS,
+    )
+
+
+def sessions_over_quota(quotas: Quotas, size: SessionSize) -> RenderHubError:
+    return over_quota(quotas.limit_for(size) or 0, f"{size.value} session")
+
+
+def conversions_over_quota(quotas: Quotas) -> RenderHubError:
+    return over_quota(quotas.max_conversions or 0, "conversion")
+
+
+def check_lease(quotas: Quotas, lease_seconds: int) -> None:
+    """Refuse (403: retrying cannot help) a lease beyond the account's quota."""
+    limit = quotas.max_lease_minutes
+    if limit is not None and lease_seconds > limit * 60:
+        raise Forbidden(f"The account's quota allows leases of at most {limit} minutes.")

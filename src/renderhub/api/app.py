@@ -91,7 +91,9 @@ def create_app(
         app.state.context = ApiContext(
             settings=settings,
             service=service,
-            access=AccessService(AccountStore(engine), TokenIssuer(signing_key, clock), clock),
+            access=AccessService(
+                AccountStore(engine, reader), TokenIssuer(signing_key, clock), clock
+            ),
             verifier=TokenVerifier(signing_key.public_key(), clock),
             conversions=ConversionService(conversion_store, clock, runner.wake),
         )

@@ -12,9 +12,11 @@ from starlette.requests import Request
 
 from renderhub.conversions.service import ConversionService
 from renderhub.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized
+from renderhub.quotas import ACCOUNT_DISABLED
 from renderhub.sessions.access import AccessService
 from renderhub.sessions.service import SessionService
 from renderhub.settings import Settings
+from renderhub.store.records import AccountRecord
 from renderhub.tokens import TokenVerifier
 from renderhub.validation import parse_body
 
@@ -44,12 +46,25 @@ def bearer_credential(request: Request) -> str:
     return credential.strip()
 
 
-def authorize(request: Request, account_id: str) -> str:
-    """Check the access token and that it belongs to the account in the path."""
-    claims = context_of(request).verifier.verify(bearer_credential(request))
+async def authorize(request: Request, account_id: str) -> str:
+    """Check the access token, that it belongs to the account in the path, and that the
+    account is not disabled; the account's id."""
+    return (await authorize_account(request, account_id)).id
+
+
+async def authorize_account(request: Request, account_id: str) -> AccountRecord:
+    """`authorize`, returning the account (its quotas). The account is read on every call (one
+    keyed read), so disabling it refuses its tokens at once, on every replica."""
+    context = context_of(request)
+    claims = context.verifier.verify(bearer_credential(request))
     if claims.account_id.lower() != account_id.lower():
         raise Forbidden("The access token does not grant access to this account.")
-    return claims.account_id
+    account = await context.access.accounts.get(claims.account_id)
+    if account is None:
+        raise Unauthorized("The access token's account no longer exists.")
+    if account.disabled:
+        raise Forbidden(ACCOUNT_DISABLED)
+    return account
 
 
 async def read_body(request: Request, model: type[BodyT], *, lenient: bool = False) -> BodyT:

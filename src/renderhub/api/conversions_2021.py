@@ -9,7 +9,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from renderhub.api.context import authorize, base_url, context_of, read_json
+from renderhub.api.context import (
+    authorize,
+    authorize_account,
+    base_url,
+    context_of,
+    read_json,
+)
 from renderhub.api.conversion_bodies import CreateConversionBody, conversion_2021
 from renderhub.api.operations import answers_as_listed
 from renderhub.api.paging import decode_skip_token, next_link
@@ -17,9 +23,11 @@ from renderhub.api.versions import check_api_version
 from renderhub.conversions.jobs import ConversionJob
 from renderhub.conversions.service import CreateOutcome
 from renderhub.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, RenderHubError
+from renderhub.quotas import Quotas
 from renderhub.sessions.requests import check_session_id
 from renderhub.settings import Settings
 from renderhub.storage.locations import check_input_location, check_output_location
+from renderhub.store.records import AccountRecord
 from renderhub.validation import parse_body
 
 _PREFIX = "/accounts/{account_id}/conversions"
@@ -27,15 +35,17 @@ _PREFIX = "/accounts/{account_id}/conversions"
 RETRY_AFTER_SECONDS = 5
 
 
-def _begin(request: Request, impossible_id: type[RenderHubError] = BadRequest) -> tuple[str, str]:
+async def _begin(
+    request: Request, impossible_id: type[RenderHubError] = BadRequest
+) -> tuple[AccountRecord, str]:
     """The account (authorized) and conversion id of a conversion route. Conversion ids follow
     the rules of session ids; an id no conversion could have is `impossible_id` (a create's
     400, a get's 404: the get lists no 400)."""
     check_api_version(request)
-    account_id = authorize(request, request.path_params["account_id"])
+    account = await authorize_account(request, request.path_params["account_id"])
     conversion_id = request.path_params["conversion_id"]
     try:
-        return account_id, check_session_id(conversion_id)
+        return account, check_session_id(conversion_id)
     except BadRequest:
         raise impossible_id(
             "A conversion id is 1 to 256 characters: letters, digits, '-' and '_'.",
@@ -61,11 +71,11 @@ async def _read_body(request: Request) -> dict[str, Any]:
 
 @answers_as_listed("RemoteRendering_CreateConversion")
 async def create(request: Request) -> Response:
-    account_id, conversion_id = _begin(request)
+    account, conversion_id = await _begin(request)
     context = context_of(request)
     job = parse_body(CreateConversionBody, await _read_body(request)).job(conversion_id)
     _check_locations(context.settings, job)
-    created = await context.conversions.create(account_id, job)
+    created = await context.conversions.create(account.id, job, Quotas.of(account))
     if created.outcome is CreateOutcome.OTHER_EXISTS:
         raise Conflict(
             f"A conversion with id {conversion_id!r} already exists with other settings; "
@@ -77,8 +87,8 @@ async def create(request: Request) -> Response:
 
 @answers_as_listed("RemoteRendering_GetConversion")
 async def get_conversion(request: Request) -> Response:
-    account_id, conversion_id = _begin(request, impossible_id=NotFound)
-    record = await context_of(request).conversions.get(account_id, conversion_id)
+    account, conversion_id = await _begin(request, impossible_id=NotFound)
+    record = await context_of(request).conversions.get(account.id, conversion_id)
     headers = {} if record.status.is_final else {"Retry-After": str(RETRY_AFTER_SECONDS)}
     return JSONResponse(conversion_2021(record), headers=headers)
 
@@ -86,7 +96,7 @@ async def get_conversion(request: Request) -> Response:
 @answers_as_listed("RemoteRendering_ListConversions")
 async def list_conversions(request: Request) -> Response:
     version = check_api_version(request)
-    account_id = authorize(request, request.path_params["account_id"])
+    account_id = await authorize(request, request.path_params["account_id"])
     context = context_of(request)
     after = decode_skip_token(request.query_params.get("skipToken"))
     page_size = context.settings.page_size

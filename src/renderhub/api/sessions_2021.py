@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from renderhub.api.bodies import CreateSessionSettings, UpdateSessionSettings
-from renderhub.api.context import authorize, base_url, context_of, read_body
+from renderhub.api.context import authorize, authorize_account, base_url, context_of, read_body
 from renderhub.api.operations import answers_as_listed
 from renderhub.api.paging import decode_skip_token, next_link
 from renderhub.api.presenters import session_2021
@@ -22,6 +22,7 @@ from renderhub.errors import (
     NotFound,
     UnprocessableEntity,
 )
+from renderhub.quotas import Quotas
 from renderhub.sessions.requests import CreateSession, check_session_id
 from renderhub.sessions.service import (
     CreateOutcome,
@@ -30,25 +31,26 @@ from renderhub.sessions.service import (
     no_capacity_message,
     not_longer_message,
 )
+from renderhub.store.records import AccountRecord
 
 _PREFIX = "/accounts/{account_id}/sessions"
 
 
-def _begin(request: Request) -> tuple[str, str]:
+async def _begin(request: Request) -> tuple[AccountRecord, str]:
     """The account (authorized) and session id of a session route. An id no session could have
     names no session: a NotFound (re-answered as a 400 on create, whose document lists no 404)."""
     check_api_version(request)
-    account_id = authorize(request, request.path_params["account_id"])
+    account = await authorize_account(request, request.path_params["account_id"])
     try:
         session_id = check_session_id(request.path_params["session_id"])
     except BadRequest as exc:
         raise NotFound(exc.message, target=exc.target) from None
-    return account_id, session_id
+    return account, session_id
 
 
 @answers_as_listed("RemoteRendering_CreateSession")
 async def create(request: Request) -> Response:
-    account_id, session_id = _begin(request)
+    account, session_id = await _begin(request)
     context = context_of(request)
     body = await read_body(request, CreateSessionSettings)
     minutes = body.max_lease_time_minutes
@@ -69,7 +71,9 @@ async def create(request: Request) -> Response:
             )
         ],
     )
-    created = await context.service.create(account_id, session, idempotent=True)
+    created = await context.service.create(
+        account.id, session, idempotent=True, quotas=Quotas.of(account)
+    )
     if created.outcome is CreateOutcome.NO_CAPACITY:
         raise CapacityExhausted(no_capacity_message(created, session.size.value))
     if created.outcome is CreateOutcome.OTHER_EXISTS or created.record is None:
@@ -80,16 +84,16 @@ async def create(request: Request) -> Response:
 
 @answers_as_listed("RemoteRendering_GetSession")
 async def get_session(request: Request) -> Response:
-    account_id, session_id = _begin(request)
+    account, session_id = await _begin(request)
     service = context_of(request).service
-    record = await service.get(account_id, session_id)
+    record = await service.get(account.id, session_id)
     return JSONResponse(session_2021(record, service.now()))
 
 
 @answers_as_listed("RemoteRendering_UpdateSession")
 async def update(request: Request) -> Response:
     """Every refusal of a readable request is a 422 here: the document lists no 400 or 409."""
-    account_id, session_id = _begin(request)
+    account, session_id = await _begin(request)
     context = context_of(request)
     body = await read_body(request, UpdateSessionSettings)
     minutes = body.max_lease_time_minutes
@@ -100,7 +104,9 @@ async def update(request: Request) -> Response:
             f"{max_minutes}.",
             target="maxLeaseTimeMinutes",
         )
-    extended = await context.service.extend(account_id, session_id, minutes * 60)
+    extended = await context.service.extend(
+        account.id, session_id, minutes * 60, Quotas.of(account)
+    )
     if extended.outcome is ExtendOutcome.NOT_LONGER:
         raise UnprocessableEntity(not_longer_message(extended.record), target="maxLeaseTimeMinutes")
     if extended.outcome is ExtendOutcome.ENDED:
@@ -110,15 +116,15 @@ async def update(request: Request) -> Response:
 
 @answers_as_listed("RemoteRendering_StopSession")
 async def stop(request: Request) -> Response:
-    account_id, session_id = _begin(request)
-    await context_of(request).service.stop(account_id, session_id)
+    account, session_id = await _begin(request)
+    await context_of(request).service.stop(account.id, session_id)
     return Response(status_code=204)
 
 
 @answers_as_listed("RemoteRendering_ListSessions")
 async def list_sessions(request: Request) -> Response:
     version = check_api_version(request)
-    account_id = authorize(request, request.path_params["account_id"])
+    account_id = await authorize(request, request.path_params["account_id"])
     context = context_of(request)
     after = decode_skip_token(request.query_params.get("skipToken"))
     page_size = context.settings.page_size

@@ -9,9 +9,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from renderhub.api.bodies import CreateSessionV1, ExtendSessionV1
-from renderhub.api.context import authorize, base_url, context_of, read_body
+from renderhub.api.context import authorize, authorize_account, base_url, context_of, read_body
 from renderhub.api.presenters import properties_v1
 from renderhub.errors import BadRequest, CapacityExhausted, Conflict
+from renderhub.quotas import Quotas
 from renderhub.sessions.requests import CreateSession, check_lease_seconds, check_session_id
 from renderhub.sessions.service import (
     CreateOutcome,
@@ -30,7 +31,8 @@ def _lease_seconds(lease: timedelta, max_minutes: int) -> int:
 
 
 async def create(request: Request) -> Response:
-    account_id = authorize(request, request.path_params["account_id"])
+    account = await authorize_account(request, request.path_params["account_id"])
+    account_id = account.id
     context = context_of(request)
     body = await read_body(request, CreateSessionV1, lenient=True)
     session = CreateSession(
@@ -44,7 +46,9 @@ async def create(request: Request) -> Response:
             )
         ],
     )
-    created = await context.service.create(account_id, session, idempotent=False)
+    created = await context.service.create(
+        account_id, session, idempotent=False, quotas=Quotas.of(account)
+    )
     if created.outcome is CreateOutcome.NO_CAPACITY:
         raise CapacityExhausted(no_capacity_message(created, session.size.value))
     if created.outcome is not CreateOutcome.CREATED or created.record is None:
@@ -55,12 +59,12 @@ async def create(request: Request) -> Response:
 
 
 async def extend(request: Request) -> Response:
-    account_id = authorize(request, request.path_params["account_id"])
+    account = await authorize_account(request, request.path_params["account_id"])
     session_id = check_session_id(request.path_params["session_id"])
     context = context_of(request)
     body = await read_body(request, ExtendSessionV1, lenient=True)
     lease = _lease_seconds(body.max_lease_time, context.settings.max_lease_minutes)
-    extended = await context.service.extend(account_id, session_id, lease)
+    extended = await context.service.extend(account.id, session_id, lease, Quotas.of(account))
     if extended.outcome is ExtendOutcome.NOT_LONGER:
         raise BadRequest(not_longer_message(extended.record), target="maxLeaseTime")
     if extended.outcome is ExtendOutcome.ENDED:
@@ -69,7 +73,7 @@ async def extend(request: Request) -> Response:
 
 
 async def list_sessions(request: Request) -> Response:
-    account_id = authorize(request, request.path_params["account_id"])
+    account_id = await authorize(request, request.path_params["account_id"])
     service = context_of(request).service
     records = await service.list_active(account_id)
     now = service.now()
@@ -77,7 +81,7 @@ async def list_sessions(request: Request) -> Response:
 
 
 async def properties(request: Request) -> Response:
-    account_id = authorize(request, request.path_params["account_id"])
+    account_id = await authorize(request, request.path_params["account_id"])
     session_id = check_session_id(request.path_params["session_id"])
     service = context_of(request).service
     record = await service.get(account_id, session_id)
@@ -85,7 +89,7 @@ async def properties(request: Request) -> Response:
 
 
 async def stop(request: Request) -> Response:
-    account_id = authorize(request, request.path_params["account_id"])
+    account_id = await authorize(request, request.path_params["account_id"])
     session_id = check_session_id(request.path_params["session_id"])
     await context_of(request).service.stop(account_id, session_id)
     return Response(status_code=204)

@@ -10,6 +10,7 @@ from enum import Enum
 from renderhub.clock import Clock
 from renderhub.conversions.jobs import ConversionJob, ConversionStatus
 from renderhub.errors import NotFound
+from renderhub.quotas import NO_QUOTAS, Quotas, conversions_over_quota
 from renderhub.store.conversions import ConversionStore
 from renderhub.store.records import ConversionRecord
 
@@ -37,9 +38,12 @@ class ConversionService:
         self.clock = clock
         self.wake_runner = wake_runner
 
-    async def create(self, account_id: str, job: ConversionJob) -> Created:
+    async def create(
+        self, account_id: str, job: ConversionJob, quotas: Quotas = NO_QUOTAS
+    ) -> Created:
         """Record a conversion as NotStarted for a runner to claim; an existing one with the
-        same id is reported as such (a retry when its settings are the same)."""
+        same id is reported as such (a retry when its settings are the same). Beyond the
+        account's quota of conversions at once nothing is recorded and its error is raised."""
         record = ConversionRecord(
             account_id=account_id,
             id=job.conversion_id,
@@ -48,10 +52,12 @@ class ConversionService:
             status=ConversionStatus.NOT_STARTED,
             created_at=self.clock.now().timestamp(),
         )
-        if await self.store.insert(record):
+        if await self.store.insert(record, limit=quotas.max_conversions):
             self.wake_runner()
             return Created(CreateOutcome.CREATED, record)
-        existing = await self.get(account_id, job.conversion_id)
+        existing = await self.store.get(account_id, job.conversion_id)
+        if existing is None:  # not inserted, and not there: the account is at its quota
+            raise conversions_over_quota(quotas)
         same = existing.same_settings(record)
         return Created(CreateOutcome.SAME_EXISTS if same else CreateOutcome.OTHER_EXISTS, existing)
 

@@ -17,6 +17,7 @@ from renderhub.backends.base import Backend, HostPhase, HostSpec
 from renderhub.clock import Clock
 from renderhub.errors import BackendError, NotFound
 from renderhub.host_protocol import STOPPED
+from renderhub.quotas import NO_QUOTAS, Quotas, check_lease, sessions_over_quota
 from renderhub.sessions.host_specs import host_spec
 from renderhub.sessions.requests import CreateSession
 from renderhub.sessions.tasks import TaskOwner
@@ -92,10 +93,19 @@ class SessionService:
 
     # -- client operations -------------------------------------------------------------------
 
-    async def create(self, account_id: str, request: CreateSession, *, idempotent: bool) -> Created:
+    async def create(
+        self,
+        account_id: str,
+        request: CreateSession,
+        *,
+        idempotent: bool,
+        quotas: Quotas = NO_QUOTAS,
+    ) -> Created:
         """Create a session and start its host in the background. With `idempotent`, an
         existing session with the same settings is reported as SAME_EXISTS (a client's retry);
-        without, any existing session of that id is OTHER_EXISTS."""
+        without, any existing session of that id is OTHER_EXISTS. Beyond the account's
+        `quotas` nothing is created and the quota's error is raised."""
+        check_lease(quotas, request.lease_seconds)
         now = self.now()
         record = SessionRecord(
             account_id=account_id,
@@ -111,15 +121,24 @@ class SessionService:
         )
         capacity = self.settings.capacity_for(request.size.value)
         from_pool = self.settings.warm_for(request.size) > 0
-        outcome, pooled = await self.store.insert(record, capacity, from_pool=from_pool)
-        if outcome is InsertOutcome.NO_CAPACITY:
-            return Created(CreateOutcome.NO_CAPACITY, None, capacity)
-        if outcome is InsertOutcome.EXISTS:
+        outcome, pooled = await self.store.insert(
+            record,
+            capacity,
+            from_pool=from_pool,
+            account_limit=quotas.limit_for(request.size),
+        )
+        if outcome is not InsertOutcome.INSERTED:
+            # A retry of a create counts itself against the limits: an existing session of
+            # that id is reported as such whatever the limits say.
             existing = await self.store.get(account_id, request.session_id)
-            same = existing is not None and _same_settings(existing, request)
-            if idempotent and same:
-                return Created(CreateOutcome.SAME_EXISTS, existing, capacity)
-            return Created(CreateOutcome.OTHER_EXISTS, existing, capacity)
+            if existing is not None:
+                same = _same_settings(existing, request)
+                if idempotent and same:
+                    return Created(CreateOutcome.SAME_EXISTS, existing, capacity)
+                return Created(CreateOutcome.OTHER_EXISTS, existing, capacity)
+            if outcome is InsertOutcome.OVER_QUOTA:
+                raise sessions_over_quota(quotas, request.size)
+            return Created(CreateOutcome.NO_CAPACITY, None, capacity)
         if pooled is not None:
             record = replace(record, **pooled.session_values())
             log.info("session %s takes warm host %s", request.session_id, pooled.id)
@@ -140,8 +159,12 @@ class SessionService:
         """The account's active sessions, oldest first, keyset-paged after (created_at, id)."""
         return await self.store.list_active(account_id, limit, after)
 
-    async def extend(self, account_id: str, session_id: str, lease_seconds: int) -> Extended:
-        """Set a new total lease; it must be longer than the current one."""
+    async def extend(
+        self, account_id: str, session_id: str, lease_seconds: int, quotas: Quotas = NO_QUOTAS
+    ) -> Extended:
+        """Set a new total lease; it must be longer than the current one and within the
+        account's lease quota (a 403 otherwise)."""
+        check_lease(quotas, lease_seconds)
         if await self.store.extend(account_id, session_id, lease_seconds):
             record = await self.get(account_id, session_id)
             if record.status is SessionStatus.READY and record.backend_state:

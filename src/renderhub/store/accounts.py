@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from renderhub.quotas import ActiveCounts, Quotas
@@ -56,8 +56,13 @@ def key_matches(key: str, record: AccountRecord) -> bool:
 
 
 class AccountStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    """Accounts in the store. `reader`, where given (SQLite), serves `get` on the event loop:
+    every call of the session and conversion APIs reads its account (see
+    renderhub.store.database.open_reader)."""
+
+    def __init__(self, engine: AsyncEngine, reader: Engine | None = None) -> None:
         self._engine = engine
+        self._reader = reader
 
     @property
     def engine(self) -> AsyncEngine:
@@ -81,10 +86,13 @@ class AccountStore:
         return account
 
     async def get(self, account_id: str) -> AccountRecord | None:
-        async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(select(accounts).where(accounts.c.id == account_id))
-            ).first()
+        query = select(accounts).where(accounts.c.id == account_id)
+        if self._reader is not None:
+            with self._reader.connect() as connection:
+                row = connection.execute(query).first()
+        else:
+            async with self._engine.connect() as connection:
+                row = (await connection.execute(query)).first()
         return AccountRecord(**row._mapping) if row else None
 
     async def list(self) -> list[AccountRecord]:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, insert, or_, select, tuple_, update
+from sqlalchemy import Engine, and_, delete, func, insert, literal, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from renderhub.conversions.jobs import ConversionOutcome, ConversionStatus
 from renderhub.store.records import ConversionRecord
-from renderhub.store.schema import conversions
+from renderhub.store.schema import accounts, conversions
 
 _RUNNING = ConversionStatus.RUNNING.value
 _NOT_STARTED = ConversionStatus.NOT_STARTED.value
@@ -32,6 +32,35 @@ def _claim_free(now: float) -> Any:
     return or_(conversions.c.claimed_by.is_(None), conversions.c.claimed_until < now)
 
 
+def _not_ended_in_account(account_id: str) -> Any:
+    return (
+        select(func.count())
+        .select_from(conversions)
+        .where(conversions.c.account_id == account_id, conversions.c.status.not_in(_FINAL_VALUES))
+        .scalar_subquery()
+    )
+
+
+def _insert_below(record: ConversionRecord, limit: int) -> Any:
+    """INSERT the record if its account has fewer than `limit` conversions not ended."""
+    values = record.columns()
+    columns = list(values)
+    source = select(*(literal(values[name], conversions.c[name].type) for name in columns)).where(
+        _not_ended_in_account(record.account_id) < limit
+    )
+    return insert(conversions).from_select(columns, source)
+
+
+async def _lock_account(connection: AsyncConnection, account_id: str) -> None:
+    """Serialise the account's conversion creates on PostgreSQL, where READ COMMITTED alone
+    would let two of them each count the other out (SQLite holds its one write lock for the
+    INSERT ... SELECT)."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(
+            select(accounts.c.id).where(accounts.c.id == account_id).with_for_update()
+        )
+
+
 class ConversionStore:
     """Conversions in the store. `reader`, where given (SQLite), serves reads on the event
     loop; see renderhub.store.database.open_reader."""
@@ -40,14 +69,21 @@ class ConversionStore:
         self._engine = engine
         self._reader = reader
 
-    async def insert(self, record: ConversionRecord) -> bool:
-        """Insert a new conversion; False when the account already has one with that id."""
+    async def insert(self, record: ConversionRecord, *, limit: int | None = None) -> bool:
+        """Insert a new conversion; False when the account already has one with that id, or
+        (with `limit`) already has `limit` conversions not ended. The count and the insert
+        are one statement (SQLite) under a lock of the account's row (PostgreSQL), so
+        concurrent creates never admit more than `limit`."""
         try:
             async with self._engine.begin() as connection:
-                await connection.execute(insert(conversions).values(**record.columns()))
+                if limit is None:
+                    await connection.execute(insert(conversions).values(**record.columns()))
+                    return True
+                await _lock_account(connection, record.account_id)
+                result = await connection.execute(_insert_below(record, limit))
         except IntegrityError:
             return False
-        return True
+        return bool(result.rowcount == 1)
 
     async def get(self, account_id: str, conversion_id: str) -> ConversionRecord | None:
         rows = await self._rows(select(conversions).where(_key(account_id, conversion_id)))

@@ -18,6 +18,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     tuple_,
     update,
 )
@@ -48,6 +49,40 @@ class InsertOutcome(Enum):
     INSERTED = "inserted"
     EXISTS = "exists"
     NO_CAPACITY = "no-capacity"
+    OVER_QUOTA = "over-quota"  # the account has its quota of sessions of the size
+
+
+class _OverQuota(Exception):
+    """Rolls back a create that took a pool host for an account at its quota."""
+
+
+def _active_in_account(record: SessionRecord) -> Any:
+    """How many sessions of the record's size its account has active."""
+    return (
+        select(func.count())
+        .select_from(sessions)
+        .where(
+            sessions.c.account_id == record.account_id,
+            sessions.c.size == record.size.value,
+            sessions.c.status.in_(_ACTIVE_VALUES),
+        )
+        .scalar_subquery()
+    )
+
+
+def _room_in_account(record: SessionRecord, account_limit: int | None) -> Any:
+    """The condition that the record's account may have one more session of its size."""
+    return true() if account_limit is None else _active_in_account(record) < account_limit
+
+
+async def _has_room(
+    connection: AsyncConnection, record: SessionRecord, account_limit: int | None
+) -> bool:
+    if account_limit is None:
+        return True
+    return bool(
+        (await connection.execute(select(_room_in_account(record, account_limit)))).scalar_one()
+    )
 
 
 def _key(account_id: str, session_id: str) -> Any:
@@ -82,11 +117,20 @@ class SessionStore:
         self._reader = reader
 
     async def insert(
-        self, record: SessionRecord, capacity: int, *, from_pool: bool = False
+        self,
+        record: SessionRecord,
+        capacity: int,
+        *,
+        from_pool: bool = False,
+        account_limit: int | None = None,
     ) -> tuple[InsertOutcome, PoolHostRecord | None]:
         """Insert the session while its size has room: fewer than `capacity` active sessions
-        and pool hosts. With `from_pool`, take a pool host of the size if there is one (its
-        slot becomes the session's) and return it with the outcome."""
+        and pool hosts, and (with `account_limit`) fewer than that many active sessions of the
+        size in the record's account. With `from_pool`, take a pool host of the size if there
+        is one (its slot becomes the session's) and return it with the outcome.
+
+        The counts and the insert are one transaction under the size's lock (one statement
+        on SQLite), so concurrent creates never admit more than either limit."""
         values = {
             column.name: getattr(record, column.name)
             for column in sessions.columns
@@ -94,23 +138,32 @@ class SessionStore:
         }
         values["size"] = record.size.value
         values["status"] = record.status.value
+        size = record.size.value
         try:
             async with self._engine.begin() as connection:
-                await lock_size(connection, record.size.value)
-                pooled = await take_host(connection, record.size.value) if from_pool else None
+                await lock_size(connection, size)
+                pooled = await take_host(connection, size) if from_pool else None
                 if pooled is not None:
+                    # The DELETE of take_host holds SQLite's write lock from here on.
+                    if not await _has_room(connection, record, account_limit):
+                        raise _OverQuota  # rolled back: the pool host stays in the pool
                     values.update(pooled.session_values())
                     await connection.execute(insert(sessions).values(**values))
                     return InsertOutcome.INSERTED, pooled
                 columns = list(values)
                 source = select(
                     *(literal(values[name], sessions.c[name].type) for name in columns)
-                ).where(in_use(record.size.value) < capacity)
+                ).where(in_use(size) < capacity, _room_in_account(record, account_limit))
                 result = await connection.execute(insert(sessions).from_select(columns, source))
+                if result.rowcount == 1:
+                    return InsertOutcome.INSERTED, None
+                if await _has_room(connection, record, account_limit):
+                    return InsertOutcome.NO_CAPACITY, None
+                return InsertOutcome.OVER_QUOTA, None
         except IntegrityError:
             return InsertOutcome.EXISTS, None  # rolled back: a pool host taken stays in the pool
-        inserted = result.rowcount == 1
-        return (InsertOutcome.INSERTED if inserted else InsertOutcome.NO_CAPACITY), None
+        except _OverQuota:
+            return InsertOutcome.OVER_QUOTA, None
 
     async def get(self, account_id: str, session_id: str) -> SessionRecord | None:
         rows = await self._rows(_GET, {"account_id": account_id, "session_id": session_id})
