@@ -111,6 +111,9 @@ def test_the_dashboard_lists_a_live_session_and_stops_it(
     conversion = failed_conversion(signed_in.client, signed_in.account_id, tmp_path)
     assert conversion["status"] == "Failed", conversion
     token = admin_token(server)
+    admin = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
+    first = next(a for a in admin.get("/admin/accounts").json()["accounts"] if a["name"] != "acme")
+    assert admin.post(f"/admin/accounts/{first['accountId']}:disable").status_code == 200
 
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -130,6 +133,11 @@ def test_the_dashboard_lists_a_live_session_and_stops_it(
         texts = account.all_inner_texts()
         assert texts[0] == "acme" and texts[3] == "Enabled", texts
         assert texts[4:] == ["1 of 2", "0 (none allowed)", "4h 00m", "0 (no limit)"], texts
+        disabled = page.locator(f'#accounts tr[data-account-id="{first["accountId"]}"] td')
+        assert re.fullmatch(
+            r"Disabled since \d\d?:\d\d:\d\d( [AP]M)?", disabled.nth(3).inner_text()
+        )
+        assert page.inner_text("#tile-accounts-detail") == "1 disabled"
         failed = page.locator('#conversions tr[data-conversion-id="no-such-model"] td')
         texts = failed.all_inner_texts()
         assert texts[1:3] == ["acme", "Failed"] and texts[5] == "input/missing.glb", texts
