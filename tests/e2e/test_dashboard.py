@@ -17,7 +17,7 @@ from playwright.sync_api import Page
 
 from tests.conftest import API
 from tests.e2e.browser import chromium
-from tests.e2e.server import ServerProcess, SignedIn, free_port, sign_in
+from tests.e2e.server import ServerProcess, SignedIn, free_port
 from tests.e2e.test_inspector_page import colour_pixels, until
 
 pytestmark = pytest.mark.e2e
@@ -173,7 +173,7 @@ def test_the_dashboard_lists_a_live_session_and_stops_it(
 def test_the_dashboard_asks_for_a_token_until_the_server_takes_one(
     server: ServerProcess, tmp_path: Path
 ) -> None:
-    signed_in = sign_in(server)
+    signed_in = acme(server)
     token = admin_token(server)
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1200, "height": 700})
