@@ -61,7 +61,9 @@ def test_the_inspector_charts_the_live_stream_in_readable_values(tmp_path: Path)
         wait_for(viewer, "window.renderhubViewer.stats.framesDecoded > 10")
 
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        page.goto(f"{session.host}/inspector#token={session.token}")
+        # The inspector port's root, as in ARR (where the admin API's `inspector` points).
+        inspector = f"http://{session.ready['hostname']}:{session.ready['arrInspectorPort']}/"
+        page.goto(f"{inspector}#token={session.token}")
         assert "token" not in page.url, "the token is taken out of the address"
         streaming = "h.fps.filter((f) => f > 0).length >= 3 && h.bitrate.at(-1) > 0"
         until(page, f"(h => {streaming})(window.renderhubInspector.history)", seconds=30)
@@ -86,3 +88,15 @@ def test_the_inspector_charts_the_live_stream_in_readable_values(tmp_path: Path)
         assert re.search(r"torus-knot\.glb\s+[\d,]+\s+[\d.]+ MB", text), text
         assert page.inner_text("#session-id") == "viewed"  # viewed_session's session
         assert page.inner_text("#now-client") == "connected"
+
+        asked = browser.new_page()  # another tab: no token yet
+        asked.goto(inspector)
+        assert asked.is_visible("#signin") and not asked.is_visible("#figures")
+        asked.fill("#token", "not-a-token")
+        asked.click("#signin button")
+        until(asked, "document.querySelector('#signin-reason.refused')")
+        assert "The host refused this token" in asked.inner_text("#signin-reason")
+        asked.fill("#token", session.token)
+        asked.click("#signin button")
+        until(asked, "window.renderhubInspector.updates > 0")
+        assert asked.is_visible("#figures")
