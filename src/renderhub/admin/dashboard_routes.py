@@ -9,22 +9,12 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from renderhub.web_vendor import CSS, HTML, JAVASCRIPT, NO_CACHE, packaged_file, uplot_routes
+from renderhub.web_vendor import CSS, HTML, JAVASCRIPT, TOKEN_PAGE, packaged_file, uplot_routes
 
 _WEB = "renderhub.admin"
-_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-    "img-src 'self' data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
-)
-_PAGE_HEADERS = {
-    **NO_CACHE,
-    "Content-Security-Policy": _POLICY,
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-}
 
 routes: list[BaseRoute] = [
-    Route("/admin/dashboard", packaged_file(_WEB, "web/dashboard.html", HTML, _PAGE_HEADERS)),
+    Route("/admin/dashboard", packaged_file(_WEB, "web/dashboard.html", HTML, TOKEN_PAGE)),
     Route("/admin/static/dashboard.js", packaged_file(_WEB, "web/dashboard.js", JAVASCRIPT)),
     Route("/admin/static/dashboard.css", packaged_file(_WEB, "web/dashboard.css", CSS)),
     *uplot_routes("/admin/static/uplot"),

@@ -2,7 +2,8 @@
 version and checksums in uplot/VERSION) and served from the package by the control plane and
 by every host: the pages load nothing from the network, so they work on machines without it.
 
-Also the one helper every RenderHub page server uses to serve a file of the package."""
+Also what every RenderHub page server shares: serving a file of the package, and the headers
+of a page that holds a token."""
 
 from __future__ import annotations
 
@@ -17,6 +18,17 @@ HTML = "text/html; charset=utf-8"
 JAVASCRIPT = "text/javascript; charset=utf-8"
 CSS = "text/css; charset=utf-8"
 NO_CACHE = {"Cache-Control": "no-cache"}
+# A page that holds a token (the dashboard, the inspector) runs only its own scripts and talks
+# only to the server that served it: the token goes nowhere else.
+TOKEN_PAGE = {
+    **NO_CACHE,
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+        "img-src 'self' data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 

@@ -1,7 +1,7 @@
 """The client's endpoints: POST /webrtc/offer (signalling), GET /inspector.json and
 GET /inspector/history.json (the inspector's figures now, and their last minutes).
 
-Both need `Authorization: Bearer <access token>` of the session's account.
+All need `Authorization: Bearer <access token>` of the session's account.
 """
 
 from __future__ import annotations

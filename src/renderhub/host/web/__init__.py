@@ -6,30 +6,28 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from renderhub.web_vendor import CSS, HTML, JAVASCRIPT, NO_CACHE, packaged_file, uplot_routes
+from renderhub.web_vendor import (
+    CSS,
+    HTML,
+    JAVASCRIPT,
+    NO_CACHE,
+    TOKEN_PAGE,
+    packaged_file,
+    uplot_routes,
+)
 
 # A module script is fetched in CORS mode: a page of another origin may import the SDK.
 SHARED = {**NO_CACHE, "Access-Control-Allow-Origin": "*"}
-# The inspector runs only its own scripts and talks only to this host: the access token it
-# holds goes nowhere else.
-INSPECTOR = {
-    **NO_CACHE,
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-        "img-src 'self' data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "Referrer-Policy": "no-referrer",
-}
 
 _PAGES = {
     "/viewer": ("viewer.html", HTML, NO_CACHE),
     "/viewer.js": ("viewer.js", JAVASCRIPT, NO_CACHE),
     "/viewer-panel.js": ("viewer-panel.js", JAVASCRIPT, NO_CACHE),
     "/sdk/renderhub.js": ("renderhub.js", JAVASCRIPT, SHARED),
-    "/inspector": ("inspector.html", HTML, INSPECTOR),
+    "/inspector": ("inspector.html", HTML, TOKEN_PAGE),
     # The inspector port's root, as in ARR (and the admin API's `inspector` link); the same
     # relative paths resolve from here.
-    "/": ("inspector.html", HTML, INSPECTOR),
+    "/": ("inspector.html", HTML, TOKEN_PAGE),
     "/inspector.js": ("inspector.js", JAVASCRIPT, NO_CACHE),
     "/inspector.css": ("inspector.css", CSS, NO_CACHE),
 }
