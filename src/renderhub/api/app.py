@@ -45,6 +45,7 @@ from renderhub.store.keys import shared_signing_key
 from renderhub.store.pool import PoolStore
 from renderhub.store.replicas import ReplicaStore
 from renderhub.store.sessions import SessionStore
+from renderhub.store.usage import UsageStore
 from renderhub.tokens import TokenIssuer, TokenVerifier
 
 
@@ -97,6 +98,7 @@ def create_app(
             conversions=ConversionService(conversion_store, clock, runner.wake),
         )
         app.state.admin_tokens = AdminTokenStore(engine)
+        app.state.usage = UsageStore(engine)
         app.state.scheduler = scheduler
         app.state.conversion_runner = runner
         if run_scheduler:

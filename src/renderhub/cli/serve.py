@@ -205,9 +205,11 @@ def _print_banner(
             f"  curl -H 'Authorization: Bearer {account.id}:{account.primary_key}' "
             f"{url}/accounts/{account.id}/token"
         )
-    if prepared.admin_token_file is not None:
-        click.echo(f"An admin token for {url}/admin/ was made: {prepared.admin_token_file}")
-        click.echo("  (readable by you only; `renderhub admin token create` makes more)")
+    token_file = prepared.admin_token_file
+    if token_file is not None:
+        click.echo(f"An admin token for the admin API was made; it is in {token_file}")
+        click.echo("(readable by you only; `renderhub admin token create` makes more):")
+        click.echo(f'  curl -H "Authorization: Bearer $(cat {token_file})" {url}/admin/accounts')
     if dev_cert is not None:
         click.echo(f"Development certificate: {dev_cert}  (clients: REQUESTS_CA_BUNDLE={dev_cert})")
     click.echo(f'Sample models: {settings.models_dir / "samples"}  (e.g. "samples/cube.glb")')

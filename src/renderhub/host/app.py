@@ -22,6 +22,7 @@ from renderhub.host.assignment import Assignment
 from renderhub.host.state import HostState
 from renderhub.host.stream import routes as stream_routes
 from renderhub.host.stream.auth import ClientAuth
+from renderhub.host.stream.inspector import InspectorHistory
 from renderhub.host.stream.streamer import Streamer
 from renderhub.host_protocol import HEALTH_PATH
 
@@ -68,11 +69,13 @@ def build_app(
     streamer: Streamer | None = None,
     client_auth: ClientAuth | None = None,
     assigner: Callable[[Assignment], None] | None = None,
+    history: InspectorHistory | None = None,
 ) -> Starlette:
     """The Starlette app serving one host's state.
 
     Without `client_auth` no client may connect; without `streamer`, one with the default
-    settings and no renderer yet. `assigner` takes POST /control/assign (pooled hosts only)."""
+    settings and no renderer yet. `assigner` takes POST /control/assign (pooled hosts only).
+    `history` is the inspector's (its owner takes its samples; default: one nobody fills)."""
     app = Starlette(
         routes=[
             Route(HEALTH_PATH, health, methods=["GET"]),
@@ -91,4 +94,5 @@ def build_app(
     app.state.streamer = streamer or Streamer(state)
     app.state.client_auth = client_auth or ClientAuth(None, None)
     app.state.assigner = assigner
+    app.state.inspector_history = history or InspectorHistory(app.state.streamer.stats)
     return app

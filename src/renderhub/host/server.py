@@ -41,6 +41,7 @@ from renderhub.host.runtime.model import SceneModel
 from renderhub.host.runtime.runtime import SceneRuntime
 from renderhub.host.state import HostState, Phase, StopRequest
 from renderhub.host.stream.auth import ClientAuth
+from renderhub.host.stream.inspector import InspectorHistory
 from renderhub.host.stream.streamer import Streamer, StreamSettings
 from renderhub.host.threads import in_daemon_thread
 from renderhub.host.warmup import WarmRenderer, warm_loading
@@ -116,7 +117,8 @@ async def serve_host(
     if config.pooled:
         auth.await_session()
     assigner = session.assign if config.pooled else None
-    app = build_app(state, config.control_token, streamer, auth, assigner)
+    history = InspectorHistory(streamer.stats)
+    app = build_app(state, config.control_token, streamer, auth, assigner, history)
     server = HostServer(_uvicorn_config(app), state.stop)
     serving = asyncio.create_task(server.serve(sockets=sockets))
     await _until_started(server, serving)
@@ -125,6 +127,7 @@ async def serve_host(
     tasks = [
         asyncio.create_task(_stop_at_deadline(deadline, state.stop), name="deadline"),
         asyncio.create_task(_stop_when_asked(state.stop, streamer, server), name="stop"),
+        asyncio.create_task(history.run(), name="inspector-history"),
     ]
     if config.pooled:
         tasks.append(asyncio.create_task(_warm_up(state, warm), name="warm-up"))

@@ -30,6 +30,7 @@ from renderhub.store.locks import lock_size
 from renderhub.store.pool import PoolHostRecord, in_use, take_host
 from renderhub.store.records import SessionRecord
 from renderhub.store.schema import sessions
+from renderhub.store.usage import close_interval, open_interval
 
 _ACTIVE_VALUES = [status.value for status in ACTIVE]
 _TERMINAL_VALUES = [status.value for status in TERMINAL]
@@ -91,6 +92,20 @@ def _key(account_id: str, session_id: str) -> Any:
 _GET = select(sessions).where(
     sessions.c.account_id == bindparam("account_id"), sessions.c.id == bindparam("session_id")
 )
+
+
+async def _meter(
+    connection: AsyncConnection, account_id: str, session_id: str, target: SessionStatus, row: Any
+) -> None:
+    """Open or close the session's usage interval for a change of status just made. Only a
+    session that was Ready has a ready_at and an open interval (a Stopping -> Stopped finds
+    it closed already, at the stop)."""
+    if row.ready_at is None:
+        return
+    if target is SessionStatus.READY:
+        await open_interval(connection, account_id, session_id, row.size, row.ready_at)
+    elif row.ended_at is not None:
+        await close_interval(connection, account_id, session_id, row.ready_at, row.ended_at)
 
 
 class SessionStore:
@@ -210,7 +225,10 @@ class SessionStore:
         **values: Any,
     ) -> bool:
         """Move the session to `target` if its status is one of `sources` (default: every
-        status the transition table allows it from). True if this call made the change."""
+        status the transition table allows it from). True if this call made the change.
+
+        The session's metered Ready time moves in the same transaction: a move into Ready
+        opens its usage interval, a move out of Ready closes it at the session's ended_at."""
         allowed = sources_of(target) if sources is None else frozenset(sources)
         statement = (
             update(sessions)
@@ -219,8 +237,14 @@ class SessionStore:
                 sessions.c.status.in_([status.value for status in allowed]),
             )
             .values(status=target.value, **values)
+            .returning(sessions.c.size, sessions.c.ready_at, sessions.c.ended_at)
         )
-        return await self._execute(statement)
+        async with self._engine.begin() as connection:
+            moved = (await connection.execute(statement)).first()
+            if moved is None:
+                return False
+            await _meter(connection, account_id, session_id, target, moved)
+        return True
 
     async def mark_ready(self, account_id: str, session_id: str, now: float, **values: Any) -> bool:
         """Starting -> Ready; the lease starts counting now."""

@@ -1,11 +1,13 @@
-"""The client's endpoints: POST /webrtc/offer (signalling) and GET /inspector.json.
+"""The client's endpoints: POST /webrtc/offer (signalling), GET /inspector.json and
+GET /inspector/history.json (the inspector's figures now, and their last minutes).
 
-Both need `Authorization: Bearer <access token>` of the session's account.
+All need `Authorization: Bearer <access token>` of the session's account.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Annotated, Any
 
 from pydantic import PlainValidator
@@ -15,7 +17,7 @@ from starlette.routing import Route
 
 from renderhub.errors import BadRequest, PayloadTooLarge
 from renderhub.host.stream.auth import ClientAuth
-from renderhub.host.stream.inspector import inspect
+from renderhub.host.stream.inspector import InspectorHistory, inspect
 from renderhub.host.stream.streamer import Streamer
 from renderhub.validation import WireBody, parse_body
 
@@ -36,6 +38,30 @@ async def inspector(request: Request) -> JSONResponse:
     """GET /inspector.json: the live figures of the stream."""
     _auth(request).check(request)
     return JSONResponse(inspect(request.app.state.streamer), headers=_NO_STORE)
+
+
+async def inspector_history(request: Request) -> JSONResponse:
+    """GET /inspector/history.json?since=T: the samples taken after T (epoch seconds, the last
+    sample's `t` the page already has), or all those kept."""
+    _auth(request).check(request)
+    history: InspectorHistory = request.app.state.inspector_history
+    return JSONResponse(history.since(_since(request)), headers=_NO_STORE)
+
+
+def _since(request: Request) -> float | None:
+    raw = request.query_params.get("since")
+    if raw is None:
+        return None
+    try:
+        since = float(raw)
+    except ValueError:
+        since = math.nan
+    if not math.isfinite(since):
+        raise BadRequest(
+            f"since: {raw!r} is not a time (epoch seconds, the `t` of the last sample).",
+            target="since",
+        )
+    return since
 
 
 def _auth(request: Request) -> ClientAuth:
@@ -87,4 +113,5 @@ def _offer_from(raw: bytes) -> str:
 routes = [
     Route("/webrtc/offer", offer, methods=["POST"]),
     Route("/inspector.json", inspector, methods=["GET"]),
+    Route("/inspector/history.json", inspector_history, methods=["GET"]),
 ]

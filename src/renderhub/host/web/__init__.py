@@ -1,18 +1,21 @@
-"""What a render host serves to browsers: the viewer and the inspector pages, and the browser
-module (`/sdk/renderhub.js`) that the viewer and other pages connect with."""
+"""What a render host serves to browsers: the viewer and the inspector pages (the inspector's
+charts drawn with the vendored uPlot, under /static/uplot/), and the browser module
+(`/sdk/renderhub.js`) that the viewer and other pages connect with."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from importlib.resources import files
-
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
-HTML = "text/html; charset=utf-8"
-JAVASCRIPT = "text/javascript; charset=utf-8"
-NO_CACHE = {"Cache-Control": "no-cache"}
+from renderhub.web_vendor import (
+    CSS,
+    HTML,
+    JAVASCRIPT,
+    NO_CACHE,
+    TOKEN_PAGE,
+    packaged_file,
+    uplot_routes,
+)
+
 # A module script is fetched in CORS mode: a page of another origin may import the SDK.
 SHARED = {**NO_CACHE, "Access-Control-Allow-Origin": "*"}
 
@@ -21,22 +24,18 @@ _PAGES = {
     "/viewer.js": ("viewer.js", JAVASCRIPT, NO_CACHE),
     "/viewer-panel.js": ("viewer-panel.js", JAVASCRIPT, NO_CACHE),
     "/sdk/renderhub.js": ("renderhub.js", JAVASCRIPT, SHARED),
-    "/inspector": ("inspector.html", HTML, NO_CACHE),
+    "/inspector": ("inspector.html", HTML, TOKEN_PAGE),
+    # The inspector port's root, as in ARR (and the admin API's `inspector` link); the same
+    # relative paths resolve from here.
+    "/": ("inspector.html", HTML, TOKEN_PAGE),
+    "/inspector.js": ("inspector.js", JAVASCRIPT, NO_CACHE),
+    "/inspector.css": ("inspector.css", CSS, NO_CACHE),
 }
 
-
-def _page(
-    name: str, media_type: str, headers: dict[str, str]
-) -> Callable[[Request], Awaitable[Response]]:
-    content = files(__package__).joinpath(name).read_bytes()
-
-    async def endpoint(_request: Request) -> Response:
-        return Response(content, media_type=media_type, headers=headers)
-
-    return endpoint
-
-
 routes = [
-    Route(path, _page(name, media, headers), methods=["GET"])
-    for path, (name, media, headers) in _PAGES.items()
+    *(
+        Route(path, packaged_file(__package__, name, media, headers), methods=["GET"])
+        for path, (name, media, headers) in _PAGES.items()
+    ),
+    *uplot_routes("/static/uplot"),
 ]
