@@ -33,6 +33,7 @@ from renderhub.host_protocol import (
     Flag,
     models_from_environment,
 )
+from renderhub.logs import LogFormat
 from renderhub.model_sources import ModelPolicy
 from renderhub.sizes import SessionSize
 
@@ -157,6 +158,14 @@ log = logging.getLogger("renderhub.host")
 )
 @click.option(Flag.BIND, metavar="ADDR", help="Address to listen on (with --port).")
 @click.option(Flag.PORT, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option(
+    Flag.LOG_FORMAT,
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines as text, or as one JSON object each (time, level, logger, message, cv, "
+    "account, session).",
+)
 def host(
     session_id: str | None,
     pooled: bool,
@@ -178,6 +187,7 @@ def host(
     listen_fds: tuple[int, ...],
     bind: str | None,
     port: int | None,
+    log_format: str,
 ) -> None:
     """Run the render host of one session: load its models, serve /health, and stream
     them to one client over WebRTC (POST /webrtc/offer). With --pooled: warm up, wait idle,
@@ -211,7 +221,7 @@ def host(
         pooled=pooled,
         pool_id=pool_id,
     )
-    _run(config, sockets)
+    _run(config, sockets, "json" if log_format == "json" else "text")
 
 
 def _models_from_environment() -> list[str]:
@@ -301,13 +311,18 @@ def _listeners(fds: tuple[int, ...], bind: str | None, port: int | None) -> list
     return [bind_listener(bind or "127.0.0.1", port)]
 
 
-def _run(config: HostConfig, sockets: list[socket.socket]) -> None:
+def _run(config: HostConfig, sockets: list[socket.socket], log_format: LogFormat) -> None:
     import asyncio
 
     from renderhub.host.logs import configure_logging
     from renderhub.host.server import serve_host
 
-    configure_logging(config.session_id, pool_id=config.pool_id)
+    configure_logging(
+        config.session_id,
+        pool_id=config.pool_id,
+        log_format=log_format,
+        account_id=config.account_id,
+    )
     log.info(
         "starting%s: size %s, %d model(s), deadline %.3f, polygon limit %s",
         " pooled (idle until assigned)" if config.pooled else "",
