@@ -5,7 +5,6 @@ and go, requests are counted by route template, and it takes the admin token."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,61 +18,9 @@ from renderhub.metrics.control_plane import READY_BUCKETS
 from renderhub.settings import Settings
 from renderhub.store.schema import usage
 from renderhub.testing import Behaviour, FakeBackend
-from tests.conftest import API, ControlPlane, make_settings, running_control_plane, stop_all_hosts
+from tests.admin.metrics_helpers import create, scrape, sessions, stop, stored
+from tests.conftest import ControlPlane, make_settings, running_control_plane, stop_all_hosts
 from tests.conftest import wait_for as wait_until
-
-
-@dataclass(frozen=True)
-class Scrape:
-    """One /metrics answer, parsed: every sample by name and labels."""
-
-    samples: dict[tuple[str, frozenset[tuple[str, str]]], float]
-    types: dict[str, str]
-
-    def value(self, name: str, **labels: str) -> float:
-        return self.samples[(name, frozenset(labels.items()))]
-
-    def names(self) -> set[str]:
-        return {name for name, _ in self.samples}
-
-    def label_values(self) -> set[str]:
-        return {value for _, labels in self.samples for _, value in labels}
-
-
-async def scrape(plane: ControlPlane) -> Scrape:
-    response = await plane.client.get("/metrics", headers=plane.admin_auth)
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/plain; version=")
-    samples: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
-    types: dict[str, str] = {}
-    for family in text_string_to_metric_families(response.text):
-        types[family.name] = family.type
-        for sample in family.samples:
-            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
-    return Scrape(samples, types)
-
-
-def sessions(scrape_: Scrape, status: str, size: str = "Standard") -> float:
-    return scrape_.value("renderhub_sessions", status=status, size=size)
-
-
-async def create(plane: ControlPlane, session_id: str, **body: object) -> None:
-    response = await plane.create(session_id, models=["samples/cube.glb"], **body)
-    assert response.status_code == 201, response.text
-
-
-async def stop(plane: ControlPlane, session_id: str) -> None:
-    url = f"/accounts/{plane.account.id}/sessions/{session_id}/:stop?{API}"
-    response = await plane.client.post(url, headers=plane.auth)
-    assert response.status_code == 204, response.text
-
-
-async def stored(plane: ControlPlane, session_id: str, status: str) -> None:
-    async def reached() -> bool:
-        return (await plane.row(session_id)).status.value == status
-
-    await wait_until(reached, within=15)
-
 
 # -- credential -------------------------------------------------------------------------------
 

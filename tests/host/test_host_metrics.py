@@ -16,27 +16,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from renderhub.host.metrics import ACCOUNT_TOKEN_REFUSED
+from tests.admin.metrics_helpers import Samples, parse, value
 from tests.host.host_testing import CONTROL_TOKEN, HostProcess, SpawnHost
 from tests.host.stream.conftest import ACCOUNT, Keys, keys, loopback_ice, make_viewer  # noqa: F401
 from tests.host.stream.host_processes import write_public_key
 from tests.host.stream.peers import Viewer
-
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def parse(text: str) -> Samples:
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples[(name, frozenset(labels.items()))]
 
 
 def start(spawn_host: SpawnHost, keys: Keys, tmp_path: Path, model: str) -> HostProcess:
