@@ -19,8 +19,9 @@ from renderhub.logs import account_label, correlation_vector, session_label
 
 log = logging.getLogger("renderhub.access")
 
-# Polled by load balancers and scrapers: a line only when they fail.
-QUIET_PATHS = frozenset({"/healthz", "/metrics"})
+# Polled by load balancers and scrapers (/metrics, a host's through the admin API, all hosts'):
+# a line only when they fail.
+QUIET_PATHS = re.compile(r"^/healthz$|/metrics$")
 # Where a request names an account and a session: the session APIs (v1 and 2021-01-01), the
 # token service, conversions (the account only) and the admin API's accounts and sessions.
 _ACCOUNT_PATH = re.compile(
@@ -79,7 +80,7 @@ def _log_request(scope: Scope, status: int, elapsed_ms: float) -> None:
     """One line per request (at INFO; health checks and scrapes only when they fail)."""
     if status >= 500:
         level = logging.ERROR
-    elif scope["path"] in QUIET_PATHS:
+    elif QUIET_PATHS.search(scope["path"]):
         level = logging.DEBUG
     else:
         level = logging.INFO
