@@ -21,6 +21,7 @@ from renderhub.testing import Behaviour, FakeBackend
 from tests.admin.metrics_helpers import create, scrape, sessions, stop, stored
 from tests.conftest import ControlPlane, make_settings, running_control_plane, stop_all_hosts
 from tests.conftest import wait_for as wait_until
+from tests.conversions_service.api import body, conversion_plane, put, wait_ended
 
 # -- credential -------------------------------------------------------------------------------
 
@@ -250,3 +251,18 @@ async def test_two_apps_in_one_process_count_apart(plane: ControlPlane, tmp_path
     healthz = {"route": "/healthz", "method": "GET", "status": "200"}
     assert ours.value("renderhub_api_requests_total", **healthz) == 1
     assert ("renderhub_api_requests_total", frozenset(healthz.items())) not in fresh.samples
+
+
+# -- conversions ------------------------------------------------------------------------------
+
+
+async def test_conversions_by_status_are_read_from_the_store(tmp_path: Path) -> None:
+    async with conversion_plane(tmp_path) as plane:
+        assert (await put(plane, "house", body(tmp_path))).status_code == 201
+        assert (await put(plane, "broken", body(tmp_path, model="fail.glb"))).status_code == 201
+        assert (await wait_ended(plane, "house"))["status"] == "Succeeded"
+        assert (await wait_ended(plane, "broken"))["status"] == "Failed"
+        after = await scrape(plane)
+    assert after.value("renderhub_conversions", status="Succeeded") == 1
+    assert after.value("renderhub_conversions", status="Failed") == 1
+    assert after.value("renderhub_conversions", status="Running") == 0
