@@ -33,7 +33,6 @@ from renderhub.host_protocol import (
     Flag,
     models_from_environment,
 )
-from renderhub.logs import LogFormat
 from renderhub.model_sources import ModelPolicy
 from renderhub.sizes import SessionSize
 
@@ -220,8 +219,9 @@ def host(
         remote_models=_remote_models(models_url),
         pooled=pooled,
         pool_id=pool_id,
+        log_format="json" if log_format == "json" else "text",
     )
-    _run(config, sockets, "json" if log_format == "json" else "text")
+    _run(config, sockets)
 
 
 def _models_from_environment() -> list[str]:
@@ -311,7 +311,7 @@ def _listeners(fds: tuple[int, ...], bind: str | None, port: int | None) -> list
     return [bind_listener(bind or "127.0.0.1", port)]
 
 
-def _run(config: HostConfig, sockets: list[socket.socket], log_format: LogFormat) -> None:
+def _run(config: HostConfig, sockets: list[socket.socket]) -> None:
     import asyncio
 
     from renderhub.host.logs import configure_logging
@@ -320,7 +320,7 @@ def _run(config: HostConfig, sockets: list[socket.socket], log_format: LogFormat
     configure_logging(
         config.session_id,
         pool_id=config.pool_id,
-        log_format=log_format,
+        log_format=config.log_format,
         account_id=config.account_id,
     )
     log.info(
