@@ -33,6 +33,7 @@ from renderhub.host_protocol import (
     Flag,
     models_from_environment,
 )
+from renderhub.metrics.workers import MULTIPROCESS_ENV
 from renderhub.model_sources import ModelPolicy
 from renderhub.sizes import SessionSize
 
@@ -197,6 +198,8 @@ def host(
     """
     session_size = SessionSize(size)
     control_token = os.environ.pop(CONTROL_TOKEN_ENV, None) or None
+    # The control plane's API workers count their metrics in files there; the host has its own.
+    os.environ.pop(MULTIPROCESS_ENV, None)
     models = (*models, *_models_from_environment())
     _check_pooled(pooled, session_id, models, account_id, pool_id, control_token)
     if public_key is not None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from renderhub.settings import Settings
+if TYPE_CHECKING:  # the render host reads MULTIPROCESS_ENV and starts fast without settings
+    from renderhub.settings import Settings
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
