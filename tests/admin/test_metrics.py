@@ -206,6 +206,33 @@ async def test_ready_seconds_add_up_the_metered_intervals_at_each_scrape(
     assert later.value("renderhub_ready_seconds_total", size="Premium") == pytest.approx(3600)
 
 
+async def test_the_store_figures_read_the_same_on_postgresql(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    settings = make_settings(tmp_path / "data", database_url=postgres_url)
+    async with running_control_plane(settings, ManualClock()) as plane:
+        try:
+            await create(plane, "on-postgres")
+            await plane.wait_status("on-postgres", "Ready")
+            now = plane.clock.now().timestamp()
+            rows = [
+                {"ready_at": now - 30, "ended_at": now - 10, "session_id": "closed"},
+                {"ready_at": now - 5, "ended_at": None, "session_id": "open"},
+            ]
+            engine = plane.context.service.store._engine
+            async with engine.begin() as connection:
+                await connection.execute(
+                    insert(usage), [{**row, "account_id": "a", "size": "Premium"} for row in rows]
+                )
+            after = await scrape(plane)
+        finally:
+            await stop_all_hosts(plane)
+    assert sessions(after, "Ready") == 1
+    assert after.value("renderhub_ready_seconds_total", size="Premium") == pytest.approx(25)
+    assert after.value("renderhub_ready_sessions_total", size="Premium") == 2
+    assert after.value("renderhub_conversions", status="Running") == 0
+
+
 # -- requests ---------------------------------------------------------------------------------
 
 
