@@ -81,7 +81,7 @@ def test_a_host_serves_its_metrics_to_the_control_plane_only(
 
 
 @pytest.mark.e2e
-async def test_a_watched_host_reports_its_frames_timings_and_bitrate(
+async def test_a_watched_host_reports_its_frames_timings_bitrate_and_round_trip(
     spawn_host: SpawnHost,
     keys: Keys,
     tmp_path: Path,
@@ -101,9 +101,13 @@ async def test_a_watched_host_reports_its_frames_timings_and_bitrate(
             give_up = time.monotonic() + 15
             while True:
                 samples = await asyncio.to_thread(scrape, host)
-                if ("renderhub_host_bitrate_bits_per_second", frozenset()) in samples:
+                measured = {
+                    "renderhub_host_bitrate_bits_per_second",
+                    "renderhub_host_round_trip_seconds",
+                }
+                if measured <= {name for name, _ in samples}:
                     return samples
-                assert time.monotonic() < give_up, f"no bitrate yet: {samples}"
+                assert time.monotonic() < give_up, f"no bitrate or round trip yet: {samples}"
                 await asyncio.sleep(0.2)
 
         samples = await streaming()
@@ -112,6 +116,7 @@ async def test_a_watched_host_reports_its_frames_timings_and_bitrate(
     assert value(samples, "renderhub_host_frames_rendered_total") > 0
     assert value(samples, "renderhub_host_frame_rate") > 0
     assert value(samples, "renderhub_host_bitrate_bits_per_second") > 0
+    assert 0 <= value(samples, "renderhub_host_round_trip_seconds") < 1  # on loopback
     assert value(samples, "renderhub_host_polygons") == 18_432
     assert value(samples, "renderhub_host_polygons_rendered") == 18_432
     for step in ("render", "frame", "encode", "send"):
