@@ -43,12 +43,15 @@ def labelled(account_id: str | None, session_id: str | None) -> Iterator[None]:
 
 
 class _LabelFilter(logging.Filter):
+    """Puts the context's labels on each record (`extra=` values given to a call win)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.cv = correlation_vector.get()
-        if not hasattr(record, "account"):
-            record.account = account_label.get()
-        if not hasattr(record, "session"):
-            record.session = session_label.get()
+        account = getattr(record, "account", None) or account_label.get()
+        session = getattr(record, "session", None) or session_label.get()
+        record.account, record.session = account, session
+        named = (("account", account), ("session", session))
+        record.labels = "".join(f" {name}={value}" for name, value in named if value)
         return True
 
 
@@ -87,7 +90,9 @@ def _iso_time(created: float) -> str:
 
 
 def text_formatter() -> logging.Formatter:
-    return logging.Formatter("%(asctime)s %(levelname)-7s %(name)s [cv=%(cv)s] %(message)s")
+    return logging.Formatter(
+        "%(asctime)s %(levelname)-7s %(name)s [cv=%(cv)s%(labels)s] %(message)s"
+    )
 
 
 def configure_logging(level: str = "info", log_format: LogFormat = "text") -> None:

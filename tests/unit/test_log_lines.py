@@ -70,6 +70,27 @@ def test_httpx_request_lines_are_quiet_but_its_warnings_are_not(json_lines: io.S
     assert [line["message"] for line in lines(json_lines)] == ["something went wrong"]
 
 
+def test_text_lines_name_the_account_and_session_where_there_are_some() -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    configure_logging("info", "text")
+    buffer = io.StringIO()
+    handler = root.handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(buffer)
+    try:
+        log = logging.getLogger("renderhub.test")
+        log.info("plain")
+        with labelled("acct", "sess"):
+            log.info("labelled")
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    plain, named = buffer.getvalue().splitlines()
+    assert plain.endswith("renderhub.test [cv=-] plain")
+    assert named.endswith("renderhub.test [cv=- account=acct session=sess] labelled")
+
+
 @pytest.mark.parametrize(
     ("path", "account", "session"),
     [
