@@ -125,3 +125,31 @@ async def test_a_watched_host_reports_its_frames_timings_bitrate_and_round_trip(
             assert 0 <= seconds < 5, (step, quantile, seconds)
     assert value(samples, "renderhub_host_step_seconds", step="render", quantile="0.5") > 0
     assert value(samples, "renderhub_host_memory_rss_bytes", process="renderer") > 0
+
+
+@pytest.mark.e2e
+def test_a_pooled_hosts_json_lines_name_its_pool_then_its_session(
+    spawn_host: SpawnHost, keys: Keys, tmp_path: Path
+) -> None:
+    public_key = write_public_key(keys, tmp_path)
+    args = ("--public-key", str(public_key), "--log-format", "json")
+    host = spawn_host(pooled=True, args=args)
+    host.wait_for("idle", timeout=60)
+    idle_lines = len(host.log().splitlines())
+    body = {
+        "sessionId": "pooled-session",
+        "accountId": ACCOUNT,
+        "models": ["samples/cube.glb"],
+        "deadline": time.time() + 60,
+        "polygonLimit": None,
+    }
+    control = {"Authorization": f"Bearer {CONTROL_TOKEN}"}
+    assert host.client.post("/control/assign", json=body, headers=control).status_code == 202
+    host.wait_for("ready", timeout=30)
+    entries = [json.loads(line) for line in host.log().splitlines()]
+    before, after = entries[:idle_lines], entries[idle_lines:]
+    assert before and after
+    assert {(e["pool"], e["account"], e["session"]) for e in before} == {("test-pool", None, None)}
+    assert {(e["pool"], e["account"], e["session"]) for e in after} == {
+        ("test-pool", ACCOUNT, "pooled-session")
+    }
