@@ -73,6 +73,7 @@ class Flag:
     LISTEN_FD = "--listen-fd"
     BIND = "--bind"
     PORT = "--port"
+    LOG_FORMAT = "--log-format"
 
 
 HOST_COMMAND = ("-m", "renderhub", "host")  # after the Python interpreter
@@ -133,6 +134,7 @@ HEALTH_PATH = "/health"
 DEADLINE_PATH = "/control/deadline"  # {"deadline": epoch seconds}
 SHUTDOWN_PATH = "/control/shutdown"  # {"reason": for the client}, optional
 ASSIGN_PATH = "/control/assign"  # AssignmentBody: a pooled host's session
+METRICS_PATH = "/metrics"  # the host's Prometheus text; with its control token
 MODELS_PATH = "/hosts/models"  # on the control plane: GET MODELS_PATH/<data-dir path>
 
 

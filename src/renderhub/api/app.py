@@ -23,6 +23,7 @@ from renderhub.api.errors import (
     handle_renderhub_error,
     handle_store_unavailable,
 )
+from renderhub.api.metrics_middleware import RequestMetricsMiddleware
 from renderhub.api.middleware import CorrelationMiddleware
 from renderhub.api.openapi import routes as openapi_routes
 from renderhub.backends.base import Backend, load_backend, open_backend
@@ -31,6 +32,8 @@ from renderhub.conversions.executors import executor_for
 from renderhub.conversions.runner import ConversionRunner
 from renderhub.conversions.service import ConversionService
 from renderhub.errors import RenderHubError
+from renderhub.metrics.control_plane import ControlPlaneMetrics
+from renderhub.metrics.store_figures import StoreReader
 from renderhub.sessions.access import AccessService
 from renderhub.sessions.pool import WarmPool
 from renderhub.sessions.scheduler import Scheduler
@@ -62,6 +65,7 @@ def create_app(
 ) -> Starlette:
     """Build the app. Tests pass a manual clock and may drive the scheduler themselves."""
     clock = clock or SystemClock()
+    metrics = ControlPlaneMetrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -75,7 +79,7 @@ def create_app(
         await open_backend(chosen_backend)
         tasks = TaskOwner()
         service = SessionService(
-            SessionStore(engine, reader), chosen_backend, settings, clock, tasks
+            SessionStore(engine, reader), chosen_backend, settings, clock, tasks, events=metrics
         )
         conversion_store = ConversionStore(engine, reader)
         runner = ConversionRunner(
@@ -99,6 +103,7 @@ def create_app(
         )
         app.state.admin_tokens = AdminTokenStore(engine)
         app.state.usage = UsageStore(engine)
+        app.state.store_figures = StoreReader(engine)
         app.state.scheduler = scheduler
         app.state.conversion_runner = runner
         if run_scheduler:
@@ -114,7 +119,7 @@ def create_app(
             if reader is not None:
                 reader.dispose()
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             *openapi_routes.routes,
@@ -125,7 +130,10 @@ def create_app(
             *host_models.routes,
             *admin_routes.routes,
         ],
-        middleware=[Middleware(CorrelationMiddleware)],
+        middleware=[
+            Middleware(CorrelationMiddleware),
+            Middleware(RequestMetricsMiddleware, metrics=metrics),
+        ],
         exception_handlers={
             RenderHubError: handle_renderhub_error,
             HTTPException: handle_http_exception,
@@ -133,3 +141,5 @@ def create_app(
         },
         lifespan=lifespan,
     )
+    app.state.metrics = metrics
+    return app

@@ -11,5 +11,5 @@ from renderhub.settings import Settings
 
 def app_from_environment() -> Starlette:
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return create_app(settings)

@@ -1,10 +1,13 @@
-"""The outermost layer of the API: correlation vectors on every response, request logging,
-trailing-slash tolerance for v1, and a last-resort 500 that never shows a traceback."""
+"""The outermost layer of the API: correlation vectors on every response, request logging
+(each line, and every line logged while the request is served, names its MS-CV, account and
+session), trailing-slash tolerance for v1, and a last-resort 500 that never shows a
+traceback."""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -12,9 +15,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from renderhub.api.correlation import extend_vector
 from renderhub.api.errors import ERROR_CODES, INTERNAL_ERROR, error_body
 from renderhub.api.operations import operation_at
-from renderhub.logs import correlation_vector
+from renderhub.logs import account_label, correlation_vector, session_label
 
 log = logging.getLogger("renderhub.access")
+
+# Polled by load balancers and scrapers (/metrics, a host's through the admin API, all hosts'):
+# a line only when they fail.
+QUIET_PATHS = re.compile(r"^/healthz$|/metrics$")
+# Where a request names an account and a session: the session APIs (v1 and 2021-01-01), the
+# token service, conversions (the account only) and the admin API's accounts and sessions.
+_ACCOUNT_PATH = re.compile(
+    r"^/(?:v1/)?accounts/(?P<account>[^/:]+)(?:/sessions/(?P<session>[^/:]+))?", re.IGNORECASE
+)
+_ADMIN_PATH = re.compile(
+    r"^/admin/(?:accounts/(?P<account>[^/:]+)"
+    r"|sessions/(?P<session_account>[^/:]+)(?:/(?P<session>[^/:]+))?)"
+)
+_V1_CREATE = "create"  # POST /v1/accounts/{id}/sessions/create names no session yet
 
 
 class CorrelationMiddleware:
@@ -29,6 +46,9 @@ class CorrelationMiddleware:
         incoming = headers.get(b"ms-cv") or headers.get(b"x-mrc-cv")
         vector = extend_vector(incoming.decode("latin-1") if incoming else None)
         correlation_vector.set(vector)
+        account, session = labels_of(scope["path"])
+        account_label.set(account)
+        session_label.set(session)
         encoded_vector = vector.encode()
         started = time.perf_counter()
         status = 500
@@ -53,13 +73,33 @@ class CorrelationMiddleware:
             if not response_started:
                 await _send_json(send_with_vector, 500, INTERNAL_ERROR)
         finally:
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            if log.isEnabledFor(logging.DEBUG) or status >= 500:
-                log.log(
-                    logging.ERROR if status >= 500 else logging.DEBUG,
-                    "%s %s -> %d in %.1f ms",
-                    scope["method"], scope["path"], status, elapsed_ms,
-                )  # fmt: skip
+            _log_request(scope, status, (time.perf_counter() - started) * 1000)
+
+
+def _log_request(scope: Scope, status: int, elapsed_ms: float) -> None:
+    """One line per request (at INFO; health checks and scrapes only when they fail)."""
+    if status >= 500:
+        level = logging.ERROR
+    elif QUIET_PATHS.search(scope["path"]):
+        level = logging.DEBUG
+    else:
+        level = logging.INFO
+    if log.isEnabledFor(level):
+        log.log(level, "%s %s -> %d in %.1f ms", scope["method"], scope["path"], status, elapsed_ms)
+
+
+def labels_of(path: str) -> tuple[str | None, str | None]:
+    """The account and session a request's path names (None where it names none)."""
+    match = _ACCOUNT_PATH.match(path)
+    if match:
+        session = match["session"]
+        if session == _V1_CREATE and path.lower().startswith("/v1/"):
+            session = None
+        return match["account"], session
+    match = _ADMIN_PATH.match(path)
+    if match:
+        return match["account"] or match["session_account"], match["session"]
+    return None, None
 
 
 def _normalise_path(scope: Scope) -> Scope:

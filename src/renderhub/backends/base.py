@@ -26,13 +26,15 @@ BackendState = dict[str, Any]
 
 def settings_arguments(settings: Settings) -> list[str]:
     """The flags of `renderhub host` that come from the operator's settings, the same under
-    every backend: the model limits, the ICE servers and the allowed model prefixes."""
+    every backend: the model limits, the ICE servers, the allowed model prefixes and the
+    log format."""
     return [
         Flag.MAX_MODEL_BYTES, str(settings.max_model_bytes),
         Flag.FETCH_TIMEOUT, str(settings.model_fetch_timeout_seconds),
         *repeated(Flag.ICE_SERVER, settings.ice_servers),
         *repeated(Flag.ALLOW_MODELS, settings.allow_models),
         *repeated(Flag.ALLOW_STORAGE, settings.allow_storage),
+        Flag.LOG_FORMAT, settings.log_format,
     ]  # fmt: skip
 
 

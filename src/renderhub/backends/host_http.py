@@ -81,6 +81,19 @@ class HostHttp:
         if response.status_code != 202:
             raise BackendError(f"The pooled render host refused the session: {_reason(response)}")
 
+    async def text(self, address: str, port: int, path: str, token: str) -> str:
+        """GET a text the host serves only to the control plane (its metrics, with its
+        control token); BackendError, saying why, when it does not answer or refuses."""
+        try:
+            response = await self._http.get(
+                host_url(address, port, path), headers=authorization(token)
+            )
+        except httpx.HTTPError as exc:
+            raise BackendError(f"The render host did not answer: {exc!r}.") from exc
+        if response.status_code != 200:
+            raise BackendError(f"The render host refused: {_reason(response)}")
+        return response.text
+
     async def aclose(self) -> None:
         await self._http.aclose()
 

@@ -17,6 +17,8 @@ from renderhub.backends.base import backend_factory
 from renderhub.cli.accounts import account_store
 from renderhub.cli.common import data_dir_option, load_settings
 from renderhub.errors import RenderHubError
+from renderhub.logs import configure_logging
+from renderhub.metrics.workers import prepare_worker_metrics
 from renderhub.settings import Settings
 from renderhub.store.accounts import NewAccount
 from renderhub.store.admin_tokens import AdminTokenStore
@@ -52,6 +54,13 @@ FIRST_ADMIN_TOKEN_LABEL = "first start"
     "(repeatable; none by default).",
 )
 @click.option("--workers", type=int, default=None, help="API worker processes [default: 1].")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Log lines as text, or as one JSON object each (with cv, account and session) "
+    "[default: text; env: RENDERHUB_LOG_FORMAT].",
+)
 def serve(
     host: str | None,
     port: int | None,
@@ -62,6 +71,7 @@ def serve(
     allow_models: tuple[str, ...],
     allow_storage: tuple[str, ...],
     workers: int | None,
+    log_format: str | None,
 ) -> None:
     """Run the RenderHub service (STS, both session APIs, render hosts)."""
     if tls_self_signed and (tls_cert or tls_key):
@@ -75,7 +85,9 @@ def serve(
         allow_models=list(allow_models) or None,
         allow_storage=list(allow_storage) or None,
         workers=workers,
+        log_format=log_format,
     )
+    configure_logging(settings.log_level, settings.log_format)
     try:  # the lock is held (kept referenced) until the service ends
         backend_factory(settings.backend)
         _single_replica_lock = hold_single_replica_lock(settings.database)
@@ -87,6 +99,7 @@ def serve(
     scheme = "https" if tls_cert else "http"
     _print_banner(settings, scheme, prepared, tls_cert if tls_self_signed else None)
     _export(settings)
+    prepare_worker_metrics(settings)
     uvicorn.run(
         "renderhub.api.asgi:app_from_environment",
         factory=True,
@@ -96,6 +109,7 @@ def serve(
         ssl_certfile=str(tls_cert) if tls_cert else None,
         ssl_keyfile=str(tls_key) if tls_key else None,
         log_level="warning",
+        log_config=None,  # uvicorn's lines go through ours (configure_logging), in our format
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,

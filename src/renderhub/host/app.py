@@ -1,5 +1,5 @@
-"""The host's HTTP app: /health and /control/* for the control plane; /webrtc/offer and
-/inspector.json for the client."""
+"""The host's HTTP app: /health, /control/* and /metrics for the control plane; /webrtc/offer
+and /inspector.json for the client."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from renderhub.errors import (
     NotFound,
     RenderHubError,
 )
-from renderhub.host import control, web
+from renderhub.host import control, metrics, web
 from renderhub.host.assignment import Assignment
 from renderhub.host.state import HostState
 from renderhub.host.stream import routes as stream_routes
@@ -80,6 +80,7 @@ def build_app(
         routes=[
             Route(HEALTH_PATH, health, methods=["GET"]),
             *control.routes,
+            *metrics.routes,
             *stream_routes.routes,
             *web.routes,
         ],

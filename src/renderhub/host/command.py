@@ -33,6 +33,7 @@ from renderhub.host_protocol import (
     Flag,
     models_from_environment,
 )
+from renderhub.metrics.workers import MULTIPROCESS_ENV
 from renderhub.model_sources import ModelPolicy
 from renderhub.sizes import SessionSize
 
@@ -157,6 +158,14 @@ log = logging.getLogger("renderhub.host")
 )
 @click.option(Flag.BIND, metavar="ADDR", help="Address to listen on (with --port).")
 @click.option(Flag.PORT, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option(
+    Flag.LOG_FORMAT,
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines as text, or as one JSON object each (time, level, logger, message, cv, "
+    "account, session).",
+)
 def host(
     session_id: str | None,
     pooled: bool,
@@ -178,6 +187,7 @@ def host(
     listen_fds: tuple[int, ...],
     bind: str | None,
     port: int | None,
+    log_format: str,
 ) -> None:
     """Run the render host of one session: load its models, serve /health, and stream
     them to one client over WebRTC (POST /webrtc/offer). With --pooled: warm up, wait idle,
@@ -188,6 +198,8 @@ def host(
     """
     session_size = SessionSize(size)
     control_token = os.environ.pop(CONTROL_TOKEN_ENV, None) or None
+    # The control plane's API workers count their metrics in files there; the host has its own.
+    os.environ.pop(MULTIPROCESS_ENV, None)
     models = (*models, *_models_from_environment())
     _check_pooled(pooled, session_id, models, account_id, pool_id, control_token)
     if public_key is not None:
@@ -210,6 +222,7 @@ def host(
         remote_models=_remote_models(models_url),
         pooled=pooled,
         pool_id=pool_id,
+        log_format="json" if log_format == "json" else "text",
     )
     _run(config, sockets)
 
@@ -307,7 +320,12 @@ def _run(config: HostConfig, sockets: list[socket.socket]) -> None:
     from renderhub.host.logs import configure_logging
     from renderhub.host.server import serve_host
 
-    configure_logging(config.session_id, pool_id=config.pool_id)
+    configure_logging(
+        config.session_id,
+        pool_id=config.pool_id,
+        log_format=config.log_format,
+        account_id=config.account_id,
+    )
     log.info(
         "starting%s: size %s, %d model(s), deadline %.3f, polygon limit %s",
         " pooled (idle until assigned)" if config.pooled else "",

@@ -13,6 +13,7 @@ from renderhub.host_protocol import (
     MODELS_PATH,
     authorization,
 )
+from renderhub.logs import LogFormat
 from renderhub.model_sources import ModelPolicy
 from renderhub.sizes import SessionSize
 
@@ -60,3 +61,4 @@ class HostConfig:
     remote_models: RemoteModels | None = None
     pooled: bool = False
     pool_id: str | None = None
+    log_format: LogFormat = "text"

@@ -195,7 +195,7 @@ class SessionLoad:
         state.assign(assignment.session_id, budget, len(assignment.models))
         state.deadline.move(assignment.deadline)
         self._auth.bind(assignment.account_id)
-        label_lines(assignment.session_id, config.pool_id)
+        label_lines(assignment.session_id, config.pool_id, assignment.account_id)
         log.info(
             "assigned session %s of account %s: %d model(s), deadline %.3f, polygon limit %s",
             assignment.session_id,

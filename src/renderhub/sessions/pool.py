@@ -123,6 +123,7 @@ class WarmPool:
                 return
             await self._until_idle(record, state)
         except BackendError as exc:
+            self._service.events.backend_error("start-idle")
             log.error("warm host %s could not start: %s", record.id, exc.message)
             await self._discard(record, exc.message)
 
@@ -166,6 +167,7 @@ class WarmPool:
             try:
                 await self._backend.stop(record.backend_state, reason)
             except BackendError as exc:
+                self._service.events.backend_error("stop")
                 log.error("could not stop warm host %s: %s", record.id, exc.message)
 
     async def _refresh_deadlines(self) -> None:

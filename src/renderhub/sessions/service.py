@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import Enum
@@ -17,7 +17,9 @@ from renderhub.backends.base import Backend, HostPhase, HostSpec
 from renderhub.clock import Clock
 from renderhub.errors import BackendError, NotFound
 from renderhub.host_protocol import STOPPED
+from renderhub.logs import labelled
 from renderhub.quotas import NO_QUOTAS, Quotas, check_lease, sessions_over_quota
+from renderhub.sessions.events import NoEvents, SessionEvents
 from renderhub.sessions.host_specs import host_spec
 from renderhub.sessions.requests import CreateSession
 from renderhub.sessions.tasks import TaskOwner
@@ -71,7 +73,10 @@ class SessionService:
         tasks: TaskOwner,
         wake_scheduler: Callable[[], None] = lambda: None,
         replica_id: str | None = None,
+        events: SessionEvents | None = None,
     ) -> None:
+        """`events` is told of sessions becoming Ready, stopping, expiring, and of the
+        backend's failures (the metrics count them)."""
         self.replica_id = replica_id or str(uuid.uuid4())
         self.store = store
         self.backend = backend
@@ -79,6 +84,7 @@ class SessionService:
         self.clock = clock
         self.tasks = tasks
         self.wake_scheduler = wake_scheduler
+        self.events: SessionEvents = events or NoEvents()
 
     def now(self) -> float:
         return self.clock.now().timestamp()
@@ -190,15 +196,22 @@ class SessionService:
     # -- workflows ---------------------------------------------------------------------------
 
     def watch_start(self, record: SessionRecord) -> None:
-        self.tasks.spawn(self._bring_up(record), key=f"start:{record.account_id}/{record.id}")
+        self._spawn(record, "start", self._bring_up(record))
 
     def watch_stop(self, record: SessionRecord) -> None:
-        self.tasks.spawn(self._finish_stop(record), key=f"stop:{record.account_id}/{record.id}")
+        self._spawn(record, "stop", self._finish_stop(record))
 
     def watch_teardown(self, record: SessionRecord, reason: str) -> None:
         """Stop the host of an ended session, then record that it is stopped."""
-        key = f"teardown:{record.account_id}/{record.id}"
-        self.tasks.spawn(self._teardown(record, reason), key=key)
+        self._spawn(record, "teardown", self._teardown(record, reason))
+
+    def _spawn(
+        self, record: SessionRecord, work: str, coroutine: Coroutine[Any, Any, None]
+    ) -> None:
+        """Run a session's work in the background (once at a time), its account and session
+        named in every line it logs (the task copies the context as it is made)."""
+        with labelled(record.account_id, record.id):
+            self.tasks.spawn(coroutine, key=f"{work}:{record.account_id}/{record.id}")
 
     def resume(self, record: SessionRecord) -> None:
         """Carry on with the work of a session this replica has just claimed (after a restart,
@@ -240,6 +253,7 @@ class SessionService:
         try:
             started = await self.backend.start(self._host_spec(record))
         except BackendError as exc:
+            self.events.backend_error("start")
             await self._fail(record, "HostStartFailed", exc.message)
             return None
         attached = await self.store.attach_host(record.account_id, record.id, **started.columns())
@@ -281,6 +295,7 @@ class SessionService:
                 raise BackendError(f"The {self.backend.name} backend has no warm hosts.")
             await assign(state, self._host_spec(record))
         except BackendError as exc:
+            self.events.backend_error("assign")
             await self._fail(record, "HostStartFailed", exc.message)
             return False
         return True
@@ -297,6 +312,7 @@ class SessionService:
             record.account_id, record.id, now, message=message, polygons=polygons
         ):
             return
+        self.events.became_ready(record.size, now - record.created_at)
         ready = await self.store.get(record.account_id, record.id)
         if ready is not None and ready.hostname:
             log.info(
@@ -325,14 +341,17 @@ class SessionService:
 
     async def _finish_stop(self, record: SessionRecord) -> None:
         await self._stop_host(record.account_id, record.id, STOPPED)
-        await self.store.transition(
+        host_stopped_at = self.now()
+        stopped = await self.store.transition(
             record.account_id,
             record.id,
             SessionStatus.STOPPED,
-            host_stopped_at=self.now(),
+            host_stopped_at=host_stopped_at,
             claimed_by=None,
             claimed_until=None,
         )
+        if stopped and record.ended_at is not None:
+            self.events.stopped(record.size, host_stopped_at - record.ended_at)
         log.info("session %s stopped", record.id)
 
     async def _teardown(self, record: SessionRecord, reason: str) -> None:
@@ -342,32 +361,37 @@ class SessionService:
     async def expire(self, record: SessionRecord) -> None:
         """Ready -> Expired once the lease has run out; billing ends at the lease's end."""
         reason = f"The session's lease of {lease_text(record.lease_seconds)} ran out."
-        expired = await self.store.transition(
-            record.account_id,
-            record.id,
-            SessionStatus.EXPIRED,
-            sources={SessionStatus.READY},
-            ended_at=record.lease_deadline,
-            message=reason,
-            **self.claim(),
-        )
-        if expired:
-            log.info("session %s expired", record.id)
-            self.watch_teardown(record, reason)
+        with labelled(record.account_id, record.id):
+            expired = await self.store.transition(
+                record.account_id,
+                record.id,
+                SessionStatus.EXPIRED,
+                sources={SessionStatus.READY},
+                ended_at=record.lease_deadline,
+                message=reason,
+                **self.claim(),
+            )
+            if expired:
+                if record.lease_deadline is not None:
+                    self.events.expired(self.now() - record.lease_deadline)
+                log.info("session %s expired", record.id)
+                self.watch_teardown(record, reason)
 
     async def time_out_start(self, record: SessionRecord) -> None:
         timeout = self.settings.start_timeout_seconds
-        await self._fail(
-            record, "StartTimeout", f"The render host was not ready within {timeout:g} s."
-        )
+        with labelled(record.account_id, record.id):
+            await self._fail(
+                record, "StartTimeout", f"The render host was not ready within {timeout:g} s."
+            )
 
     async def check_liveness(self, record: SessionRecord) -> None:
         """A Ready session whose host has died becomes Error, with what happened."""
         if record.backend_state is None or record.backend != self.backend.name:
             return
-        health = await self.backend.poll(record.backend_state)
-        if health.phase in (HostPhase.GONE, HostPhase.FAILED):
-            await self._fail(record, "HostFailed", health.message or "The render host died.")
+        with labelled(record.account_id, record.id):
+            health = await self.backend.poll(record.backend_state)
+            if health.phase in (HostPhase.GONE, HostPhase.FAILED):
+                await self._fail(record, "HostFailed", health.message or "The render host died.")
 
     async def _stop_host(self, account_id: str, session_id: str, reason: str) -> None:
         record = await self.store.get(account_id, session_id)
@@ -379,6 +403,7 @@ class SessionService:
             else:
                 await self._stop_unrecorded(record, reason)
         except BackendError as exc:
+            self.events.backend_error("stop")
             log.error("could not stop the host of session %s: %s", session_id, exc.message)
 
     async def _stop_unrecorded(self, record: SessionRecord, reason: str) -> None:
