@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from renderhub.conversions.jobs import ConversionOutcome, ConversionStatus
 from renderhub.store.records import ConversionRecord
 from renderhub.store.schema import accounts, conversions
+from renderhub.store.uncancelled import runs_to_completion
 
 _RUNNING = ConversionStatus.RUNNING.value
 _NOT_STARTED = ConversionStatus.NOT_STARTED.value
@@ -124,6 +125,7 @@ class ConversionStore:
         )
         return await self._claim(abandoned, replica_id, now, until, limit)
 
+    @runs_to_completion
     async def _claim(
         self, condition: Any, replica_id: str, now: float, until: float, limit: int
     ) -> list[ConversionRecord]:
@@ -153,6 +155,7 @@ class ConversionStore:
             rows = list(await connection.execute(statement))
         return [ConversionRecord.from_row(row) for row in rows]
 
+    @runs_to_completion
     async def fail_exhausted(
         self, now: float, max_attempts: int, outcome: ConversionOutcome
     ) -> list[ConversionRecord]:

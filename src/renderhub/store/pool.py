@@ -15,6 +15,7 @@ from renderhub.sizes import SessionSize
 from renderhub.status import ACTIVE
 from renderhub.store.locks import lock_size
 from renderhub.store.schema import pool_hosts, sessions
+from renderhub.store.uncancelled import runs_to_completion
 
 _ACTIVE_VALUES = [status.value for status in ACTIVE]
 
@@ -151,6 +152,7 @@ class PoolStore:
         async with self._engine.begin() as connection:
             await connection.execute(statement)
 
+    @runs_to_completion
     async def claim_orphans(
         self, replica_id: str, now: float, until: float
     ) -> list[PoolHostRecord]:

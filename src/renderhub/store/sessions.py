@@ -30,6 +30,7 @@ from renderhub.store.locks import lock_size
 from renderhub.store.pool import PoolHostRecord, in_use, take_host
 from renderhub.store.records import SessionRecord
 from renderhub.store.schema import sessions
+from renderhub.store.uncancelled import runs_to_completion
 from renderhub.store.usage import close_interval, open_interval
 
 _ACTIVE_VALUES = [status.value for status in ACTIVE]
@@ -116,6 +117,7 @@ class SessionStore:
         self._engine = engine
         self._reader = reader
 
+    @runs_to_completion
     async def insert(
         self,
         record: SessionRecord,
@@ -215,6 +217,7 @@ class SessionStore:
         value = (await self._rows(query))[0][0]
         return float(value) if value is not None else None
 
+    @runs_to_completion
     async def transition(
         self,
         account_id: str,
@@ -299,6 +302,7 @@ class SessionStore:
         async with self._engine.begin() as connection:
             await connection.execute(statement)
 
+    @runs_to_completion
     async def claim_orphans(self, replica_id: str, now: float, until: float) -> list[SessionRecord]:
         """Claim every session with work left whose claim is free or has lapsed; return them.
 
