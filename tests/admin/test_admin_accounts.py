@@ -3,14 +3,24 @@ account runs something). Every refusal changes nothing."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from renderhub.clock import ManualClock
 from renderhub.conversions.jobs import InputLocation, OutputLocation
 from renderhub.status import ConversionStatus
 from renderhub.store.records import ConversionRecord
-from tests.conftest import ControlPlane
+from renderhub.store.schema import usage
+from tests.conftest import (
+    ControlPlane,
+    make_settings,
+    running_control_plane,
+    stop_all_hosts,
+    wait_for,
+)
 
 NO_LIMITS = {
     "maxStandardSessions": None,
@@ -200,3 +210,47 @@ async def test_a_body_that_is_not_json_is_400(plane: ControlPlane) -> None:
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "BadRequest"
+
+
+async def _guarded_delete(plane: ControlPlane) -> None:
+    """The store's delete itself refuses an account that runs something (a create that
+    lands after the route's count), and keeps the account's metered usage."""
+    store = plane.context.access.accounts
+    response = await plane.create("metered", models=["samples/cube.glb"])
+    assert response.status_code == 201, response.text
+    assert not await store.delete(plane.account.id)
+    assert await store.get(plane.account.id) is not None
+    assert await plane.row("metered") is not None
+    await plane.wait_status("metered", "Ready")
+    stop = await plane.client.post(
+        f"/admin/sessions/{plane.account.id}/metered:stop", headers=plane.admin_auth
+    )
+    assert stop.status_code == 200
+
+    async def stopped() -> bool:
+        return (await plane.row("metered")).status.value == "Stopped"
+
+    await wait_for(stopped)
+    assert await store.delete(plane.account.id)
+    assert await store.get(plane.account.id) is None
+    assert await plane.row("metered") is None
+    async with store.engine.connect() as connection:
+        kept = await connection.execute(
+            select(usage.c.session_id).where(usage.c.account_id == plane.account.id)
+        )
+        assert list(kept) == [("metered",)]
+
+
+async def test_the_store_deletes_only_an_account_that_runs_nothing(plane: ControlPlane) -> None:
+    await _guarded_delete(plane)
+
+
+async def test_the_store_deletes_only_an_account_that_runs_nothing_on_postgresql(
+    tmp_path: Path, postgres_url: str, clock: ManualClock
+) -> None:
+    settings = make_settings(tmp_path / "data", database_url=postgres_url)
+    async with running_control_plane(settings, clock) as plane:
+        try:
+            await _guarded_delete(plane)
+        finally:
+            await stop_all_hosts(plane)

@@ -145,3 +145,18 @@ async def test_an_admin_token_is_no_accounts_token(plane: ControlPlane) -> None:
 async def test_the_admin_token_opens_them(plane: ControlPlane, path: str) -> None:
     response = await plane.client.get(path, headers=plane.admin_auth)
     assert response.status_code == 200, response.text
+
+
+async def test_the_pages_left_out_hold_no_data(plane: ControlPlane) -> None:
+    """What the walk leaves out loads without a token and shows nothing of the store."""
+    session_id = await _ready_session(plane)
+    pages = [
+        route.path
+        for route in admin_routes
+        if isinstance(route, Route) and PAGES_WITHOUT_DATA.match(route.path)
+    ]
+    assert "/admin/dashboard" in pages
+    for path in pages:
+        response = await plane.client.get(path)
+        assert response.status_code == 200, path
+        assert plane.account.id not in response.text and session_id not in response.text

@@ -90,10 +90,13 @@ async def delete_account(request: Request) -> Response:
     it; its metered usage stays)."""
     await require_admin(request)
     record = await _account(request)
-    counts = (await accounts_of(request).active_counts([record.id])).get(record.id)
+    store = accounts_of(request)
+    counts = (await store.active_counts([record.id])).get(record.id)
     if counts is not None:
         _refuse_while_running(counts)
-    await accounts_of(request).delete(record.id)
+    if not await store.delete(record.id):  # it started something (or went) since the count
+        await _account(request)
+        raise Conflict("The account has just started a session or conversion; stop it first.")
     return Response(status_code=204)
 
 

@@ -176,10 +176,34 @@ class AccountStore:
         return result.rowcount == 1
 
     async def delete(self, account_id: str) -> bool:
+        """Delete the account (its sessions' and conversions' records go with it) only while
+        it runs nothing: False when there is no such account or it has an active session or
+        conversion. The check and the delete are one statement, after a lock of the account's
+        row on PostgreSQL, which a create in flight holds too (its foreign key)."""
         async with self._engine.begin() as connection:
-            await connection.execute(delete(sessions).where(sessions.c.account_id == account_id))
-            result = await connection.execute(delete(accounts).where(accounts.c.id == account_id))
-        return result.rowcount == 1
+            if connection.dialect.name == "postgresql":
+                await connection.execute(
+                    select(accounts.c.id).where(accounts.c.id == account_id).with_for_update()
+                )
+            result = await connection.execute(
+                delete(accounts).where(accounts.c.id == account_id, _runs_nothing(account_id))
+            )
+            deleted = result.rowcount == 1
+            if deleted:  # as the foreign key cascades, where foreign keys are enforced
+                await connection.execute(
+                    delete(sessions).where(sessions.c.account_id == account_id)
+                )
+        return deleted
+
+
+def _runs_nothing(account_id: str) -> Any:
+    active_sessions = select(sessions.c.id).where(
+        sessions.c.account_id == account_id, sessions.c.status.in_(_ACTIVE_SESSIONS)
+    )
+    active_conversions = select(conversions.c.id).where(
+        conversions.c.account_id == account_id, conversions.c.status.not_in(_ENDED_CONVERSIONS)
+    )
+    return ~active_sessions.exists() & ~active_conversions.exists()
 
 
 def _session_counts(account_ids: Collection[str] | None) -> Any:
