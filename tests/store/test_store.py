@@ -100,3 +100,17 @@ async def test_keyset_listing_and_purge(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         count = (await connection.execute(text("SELECT count(*) FROM sessions"))).scalar_one()
     assert count == 4
+
+
+async def test_an_insert_for_a_disabled_account_is_refused_and_adds_nothing(
+    engine: AsyncEngine,
+) -> None:
+    """The check is in the insert itself: a create whose token was checked just before the
+    account was disabled still starts nothing."""
+    store, account_id = _store(engine), await _account(engine)
+    assert await AccountStore(engine).disable(account_id, 1001.0)
+    outcome, pooled = await store.insert(_session(account_id, "late"), capacity=10)
+    assert (outcome, pooled) == (InsertOutcome.ACCOUNT_DISABLED, None)
+    assert await store.get(account_id, "late") is None
+    limited = await store.insert(_session(account_id, "late"), capacity=10, account_limit=5)
+    assert limited[0] is InsertOutcome.ACCOUNT_DISABLED

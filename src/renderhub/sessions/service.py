@@ -15,10 +15,10 @@ from typing import Any
 
 from renderhub.backends.base import Backend, HostPhase, HostSpec
 from renderhub.clock import Clock
-from renderhub.errors import BackendError, NotFound
+from renderhub.errors import BackendError, Forbidden, NotFound
 from renderhub.host_protocol import STOPPED
 from renderhub.logs import labelled
-from renderhub.quotas import NO_QUOTAS, Quotas, check_lease, sessions_over_quota
+from renderhub.quotas import ACCOUNT_DISABLED, NO_QUOTAS, Quotas, check_lease, sessions_over_quota
 from renderhub.sessions.events import NoEvents, SessionEvents
 from renderhub.sessions.host_specs import host_spec
 from renderhub.sessions.requests import CreateSession
@@ -144,6 +144,8 @@ class SessionService:
                 return Created(CreateOutcome.OTHER_EXISTS, existing, capacity)
             if outcome is InsertOutcome.OVER_QUOTA:
                 raise sessions_over_quota(quotas, request.size)
+            if outcome is InsertOutcome.ACCOUNT_DISABLED:
+                raise Forbidden(ACCOUNT_DISABLED)
             return Created(CreateOutcome.NO_CAPACITY, None, capacity)
         if pooled is not None:
             record = replace(record, **pooled.session_values())

@@ -13,6 +13,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     func,
     insert,
     literal,
@@ -29,7 +30,7 @@ from renderhub.status import ACTIVE, TERMINAL, SessionStatus, sources_of
 from renderhub.store.locks import lock_size
 from renderhub.store.pool import PoolHostRecord, in_use, take_host
 from renderhub.store.records import SessionRecord
-from renderhub.store.schema import sessions
+from renderhub.store.schema import accounts, sessions
 from renderhub.store.uncancelled import runs_to_completion
 from renderhub.store.usage import close_interval, open_interval
 
@@ -51,10 +52,15 @@ class InsertOutcome(Enum):
     EXISTS = "exists"
     NO_CAPACITY = "no-capacity"
     OVER_QUOTA = "over-quota"  # the account has its quota of sessions of the size
+    ACCOUNT_DISABLED = "account-disabled"  # disabled since the caller's token was checked
 
 
-class _OverQuota(Exception):
-    """Rolls back a create that took a pool host for an account at its quota."""
+class _Refused(Exception):
+    """Rolls back a create that took a pool host for an account at its quota (or disabled)."""
+
+    def __init__(self, outcome: InsertOutcome) -> None:
+        super().__init__(outcome.value)
+        self.outcome = outcome
 
 
 def _active_in_account(record: SessionRecord) -> Any:
@@ -71,19 +77,33 @@ def _active_in_account(record: SessionRecord) -> Any:
     )
 
 
+def _account_enabled(record: SessionRecord) -> Any:
+    """The condition that the record's account exists and is not disabled: checked in the
+    insert itself, so a create racing a disable never starts a session after it."""
+    return exists(
+        select(accounts.c.id).where(
+            accounts.c.id == record.account_id, accounts.c.disabled_at.is_(None)
+        )
+    )
+
+
 def _room_in_account(record: SessionRecord, account_limit: int | None) -> Any:
     """The condition that the record's account may have one more session of its size."""
-    return true() if account_limit is None else _active_in_account(record) < account_limit
+    room = true() if account_limit is None else _active_in_account(record) < account_limit
+    return and_(_account_enabled(record), room)
 
 
 async def _has_room(
     connection: AsyncConnection, record: SessionRecord, account_limit: int | None
 ) -> bool:
-    if account_limit is None:
-        return True
-    return bool(
-        (await connection.execute(select(_room_in_account(record, account_limit)))).scalar_one()
-    )
+    room = _room_in_account(record, account_limit)
+    return bool((await connection.execute(select(room))).scalar_one())
+
+
+async def _refusal(connection: AsyncConnection, record: SessionRecord) -> InsertOutcome:
+    """Why an insert with no room was refused: the account disabled, or over its quota."""
+    enabled = (await connection.execute(select(_account_enabled(record)))).scalar_one()
+    return InsertOutcome.OVER_QUOTA if enabled else InsertOutcome.ACCOUNT_DISABLED
 
 
 def _key(account_id: str, session_id: str) -> Any:
@@ -148,7 +168,8 @@ class SessionStore:
                 if pooled is not None:
                     # The DELETE of take_host holds SQLite's write lock from here on.
                     if not await _has_room(connection, record, account_limit):
-                        raise _OverQuota  # rolled back: the pool host stays in the pool
+                        # Rolled back: the pool host stays in the pool.
+                        raise _Refused(await _refusal(connection, record))
                     values.update(pooled.session_values())
                     await connection.execute(insert(sessions).values(**values))
                     return InsertOutcome.INSERTED, pooled
@@ -161,11 +182,11 @@ class SessionStore:
                     return InsertOutcome.INSERTED, None
                 if await _has_room(connection, record, account_limit):
                     return InsertOutcome.NO_CAPACITY, None
-                return InsertOutcome.OVER_QUOTA, None
+                return await _refusal(connection, record), None
         except IntegrityError:
             return InsertOutcome.EXISTS, None  # rolled back: a pool host taken stays in the pool
-        except _OverQuota:
-            return InsertOutcome.OVER_QUOTA, None
+        except _Refused as refused:
+            return refused.outcome, None
 
     async def get(self, account_id: str, session_id: str) -> SessionRecord | None:
         rows = await self._rows(_GET, {"account_id": account_id, "session_id": session_id})
