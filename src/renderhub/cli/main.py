@@ -13,6 +13,7 @@ _SUBCOMMANDS = {
     "host": ("renderhub.host.command", "host"),
     "session": ("renderhub.cli.sessions", "session"),
     "conversion": ("renderhub.cli.conversions", "conversion"),
+    "usage": ("renderhub.cli.usage", "usage"),
 }
 
 
