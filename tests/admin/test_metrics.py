@@ -206,6 +206,19 @@ async def test_ready_seconds_add_up_the_metered_intervals_at_each_scrape(
     assert later.value("renderhub_ready_seconds_total", size="Premium") == pytest.approx(3600)
 
 
+async def test_ready_seconds_follow_a_real_sessions_metering(plane: ControlPlane) -> None:
+    await create(plane, "metered")
+    await plane.wait_status("metered", "Ready")
+    plane.clock.advance(timedelta(seconds=40))
+    assert (await scrape(plane)).value("renderhub_ready_seconds_total", size="Standard") == 40
+    await stop(plane, "metered")
+    await stored(plane, "metered", "Stopped")
+    plane.clock.advance(timedelta(seconds=100))  # stopped: its Ready time no longer grows
+    after = await scrape(plane)
+    assert after.value("renderhub_ready_seconds_total", size="Standard") == 40
+    assert after.value("renderhub_ready_sessions_total", size="Standard") == 1
+
+
 async def test_the_store_figures_read_the_same_on_postgresql(
     tmp_path: Path, postgres_url: str
 ) -> None:
