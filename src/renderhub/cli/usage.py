@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Column, Table
 
 from renderhub.admin.usage import Prices, report_from
@@ -21,6 +20,7 @@ from renderhub.admin.usage_query import parse_usage_query
 from renderhub.cli.admin_options import AdminConnection, LocalStore, Target, target_options
 from renderhub.cli.client_options import one_sentence_errors
 from renderhub.cli.common import load_settings, print_json, run_async
+from renderhub.cli.tables import table_console
 from renderhub.store.database import migrate, open_engine
 from renderhub.store.usage import UsageStore
 
@@ -66,7 +66,7 @@ def usage(
     elif output == "csv":
         click.echo(report_csv(report), nl=False)
     else:
-        Console().print(report_table(report))
+        table_console().print(report_table(report))
 
 
 def fetch_report(target: Target, query: dict[str, str]) -> Report:
