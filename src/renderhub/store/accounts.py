@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from renderhub.quotas import ActiveCounts, Quotas
@@ -55,6 +55,10 @@ def key_matches(key: str, record: AccountRecord) -> bool:
     return primary or secondary
 
 
+_GET = select(accounts).where(accounts.c.id == bindparam("account_id"))
+_GET_COLUMNS = [column.name for column in _GET.selected_columns]
+
+
 class AccountStore:
     """Accounts in the store. `reader`, where given (SQLite), serves `get` on the event loop:
     every call of the session and conversion APIs reads its account (see
@@ -63,6 +67,7 @@ class AccountStore:
     def __init__(self, engine: AsyncEngine, reader: Engine | None = None) -> None:
         self._engine = engine
         self._reader = reader
+        self._get_sql: str | None = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -86,14 +91,30 @@ class AccountStore:
         return account
 
     async def get(self, account_id: str) -> AccountRecord | None:
-        query = select(accounts).where(accounts.c.id == account_id)
+        """One keyed read, made on every API call (so a disabled account is refused at once,
+        on every replica)."""
         if self._reader is not None:
-            with self._reader.connect() as connection:
-                row = connection.execute(query).first()
-        else:
-            async with self._engine.connect() as connection:
-                row = (await connection.execute(query)).first()
+            return self._read_on_loop(account_id)
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(_GET, {"account_id": account_id})).first()
         return AccountRecord(**row._mapping) if row else None
+
+    def _read_on_loop(self, account_id: str) -> AccountRecord | None:
+        """SQLite's fast path: SQLAlchemy compiles the statement once, and the row comes
+        through the DBAPI cursor, without SQLAlchemy's per-execution work. This read is on
+        every request: ~20 µs this way, ~45 µs through Connection.execute, ~90 µs building
+        the statement each time (bench/control_plane.py: GET throughput)."""
+        assert self._reader is not None
+        if self._get_sql is None:
+            self._get_sql = str(_GET.compile(dialect=self._reader.dialect))
+        with self._reader.connect() as connection:
+            cursor = connection.connection.cursor()
+            try:
+                cursor.execute(self._get_sql, (account_id,))
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        return AccountRecord(**dict(zip(_GET_COLUMNS, row, strict=True))) if row else None
 
     async def list(self) -> list[AccountRecord]:
         async with self._engine.connect() as connection:
