@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from renderhub.web_vendor import CSS, HTML, JAVASCRIPT, TOKEN_PAGE, packaged_file, uplot_routes
+from renderhub.web_vendor import (
+    CSS,
+    HTML,
+    JAVASCRIPT,
+    TOKEN_PAGE,
+    packaged_file,
+    page_token_route,
+    uplot_routes,
+)
 
 _WEB = "renderhub.admin"
 
@@ -18,4 +26,5 @@ routes: list[BaseRoute] = [
     Route("/admin/static/dashboard.js", packaged_file(_WEB, "web/dashboard.js", JAVASCRIPT)),
     Route("/admin/static/dashboard.css", packaged_file(_WEB, "web/dashboard.css", CSS)),
     *uplot_routes("/admin/static/uplot"),
+    page_token_route("/admin/static/page_token.js"),
 ]

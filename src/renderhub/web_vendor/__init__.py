@@ -58,3 +58,8 @@ def uplot_routes(prefix: str) -> list[Route]:
         )
         for name, media in _UPLOT.items()
     ]
+
+
+def page_token_route(path: str) -> Route:
+    """GET `path`: page_token.js, how a page takes its token from `#token=` or the tab."""
+    return Route(path, packaged_file(__package__, "page_token.js", JAVASCRIPT), methods=["GET"])

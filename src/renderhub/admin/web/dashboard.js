@@ -1,6 +1,9 @@
 // The operator's dashboard. Everything it shows comes from the admin API (docs/admin-api.md),
 // called with the admin token this tab keeps in sessionStorage: the page itself holds no data,
 // and the token never goes into the URL the browser keeps (it is taken out of `#token=`).
+
+import { takeToken } from "./page_token.js";
+
 const TOKEN_KEY = "renderhub.adminToken";
 const REFRESH_MS = 5000;
 const USAGE_REFRESH_MS = 30000; // usage moves slowly; its query is the heaviest
@@ -109,19 +112,6 @@ async function readBody(response) {
 }
 
 // ---- The token ------------------------------------------------------------------------------
-
-/** Take the token from `#token=` (then drop it from the address) or from this tab's storage. */
-function takeToken() {
-  const fragment = new URLSearchParams(location.hash.slice(1));
-  const given = fragment.get("token");
-  if (given) {
-    sessionStorage.setItem(TOKEN_KEY, given.trim());
-    fragment.delete("token");
-    const rest = fragment.toString();
-    history.replaceState(null, "", `${location.pathname}${location.search}${rest ? `#${rest}` : ""}`);
-  }
-  return sessionStorage.getItem(TOKEN_KEY);
-}
 
 function askForToken(reason) {
   clearTimeout(board.timer);
@@ -491,5 +481,5 @@ window.addEventListener("resize", () => {
   if (board.chart) board.chart.setSize({ width: Math.max(320, target.clientWidth), height: 240 });
 });
 
-if (takeToken()) openBoard();
+if (takeToken(TOKEN_KEY)) openBoard();
 else askForToken(null);

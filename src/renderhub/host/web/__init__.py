@@ -13,6 +13,7 @@ from renderhub.web_vendor import (
     NO_CACHE,
     TOKEN_PAGE,
     packaged_file,
+    page_token_route,
     uplot_routes,
 )
 
@@ -38,4 +39,5 @@ routes = [
         for path, (name, media, headers) in _PAGES.items()
     ),
     *uplot_routes("/static/uplot"),
+    page_token_route("/static/page_token.js"),
 ]

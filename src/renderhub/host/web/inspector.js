@@ -3,6 +3,8 @@
 // late still shows them), read every second with an access token of the session's account.
 // Every value is shown readable: durations, MB, Mbit/s, percentages, local times.
 
+import { takeToken } from "./static/page_token.js";
+
 const TOKEN_KEY = "renderhub.inspectorToken";
 const REFRESH_MS = 1000;
 const KEPT_SAMPLES = 600; // what the host keeps: ten minutes
@@ -84,18 +86,6 @@ function rendererLabel(name) {
 }
 
 // ---- The token ------------------------------------------------------------------------------
-
-function takeToken() {
-  const fragment = new URLSearchParams(location.hash.slice(1));
-  const given = fragment.get("token");
-  if (given) {
-    sessionStorage.setItem(TOKEN_KEY, given.trim());
-    fragment.delete("token");
-    const rest = fragment.toString();
-    history.replaceState(null, "", `${location.pathname}${location.search}${rest ? `#${rest}` : ""}`);
-  }
-  return sessionStorage.getItem(TOKEN_KEY);
-}
 
 function askForToken(reason) {
   clearTimeout(page.timer);
@@ -311,5 +301,5 @@ $("signin").addEventListener("submit", (event) => {
   start();
 });
 
-if (takeToken()) start();
+if (takeToken(TOKEN_KEY)) start();
 else askForToken(null);
