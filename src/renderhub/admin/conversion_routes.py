@@ -11,7 +11,7 @@ from renderhub.admin.conversion_json import conversion_json
 from renderhub.admin.listing import (
     check_parameters,
     decode_cursor,
-    encode_cursor,
+    one_page,
     parse_choices,
     parse_limit,
 )
@@ -36,13 +36,9 @@ async def list_conversions(request: Request) -> Response:
         statuses=parse_choices("status", query.get("status"), ConversionStatus, _NOT_ENDED),
     )
     records = await queries_of(request).conversions(filters, limit + 1, after)
-    page = records[:limit]
-    last = page[-1] if len(records) > limit else None
+    page, next_after = one_page(records, limit)
     return JSONResponse(
-        {
-            "conversions": [conversion_json(record) for record in page],
-            "next": encode_cursor((last.created_at, last.account_id, last.id)) if last else None,
-        }
+        {"conversions": [conversion_json(record) for record in page], "next": next_after}
     )
 
 

@@ -9,7 +9,7 @@ import binascii
 import json
 from collections.abc import Collection, Iterable
 from enum import StrEnum
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from starlette.requests import Request
 
@@ -70,6 +70,32 @@ def parse_choices(
             )
         chosen.add(match)
     return frozenset(chosen)
+
+
+class Listed(Protocol):
+    """What a listed record has for keyset paging: newest first, ties broken by ids."""
+
+    @property
+    def created_at(self) -> float: ...
+
+    @property
+    def account_id(self) -> str: ...
+
+    @property
+    def id(self) -> str: ...
+
+
+ListedT = TypeVar("ListedT", bound=Listed)
+
+
+def one_page(records: list[ListedT], limit: int) -> tuple[list[ListedT], str | None]:
+    """A page of at most `limit` records, from a query asked for `limit + 1` of them, and the
+    `next` value that continues after it (None on the last page)."""
+    page = records[:limit]
+    if len(records) <= limit:
+        return page, None
+    last = page[-1]
+    return page, encode_cursor((last.created_at, last.account_id, last.id))
 
 
 def encode_cursor(cursor: Cursor) -> str:

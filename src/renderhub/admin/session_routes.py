@@ -10,7 +10,7 @@ from renderhub.admin.auth import require_admin
 from renderhub.admin.listing import (
     check_parameters,
     decode_cursor,
-    encode_cursor,
+    one_page,
     parse_choices,
     parse_limit,
 )
@@ -38,13 +38,9 @@ async def list_sessions(request: Request) -> Response:
     )
     records = await queries_of(request).sessions(filters, limit + 1, after)
     now = context_of(request).service.now()
-    page = records[:limit]
-    last = page[-1] if len(records) > limit else None
+    page, next_after = one_page(records, limit)
     return JSONResponse(
-        {
-            "sessions": [session_json(record, now) for record in page],
-            "next": encode_cursor((last.created_at, last.account_id, last.id)) if last else None,
-        }
+        {"sessions": [session_json(record, now) for record in page], "next": next_after}
     )
 
 
