@@ -120,6 +120,7 @@ def test_an_empty_report_has_zero_totals() -> None:
     body = build_report([], query, at("2026-12-05T00:00:00"), Prices()).json()
     assert (body["rows"], body["totals"]) == ([], [])
     assert body["total"] == {"seconds": 0.0, "hours": 0.0, "cost": 0.0}
+    assert all(isinstance(value, float) for value in body["total"].values())  # 0.0, never 0
 
 
 # -- property: totals over any period are the Ready time inside it, exactly -----------------

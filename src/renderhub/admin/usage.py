@@ -231,5 +231,5 @@ def _report(
             per_total.items(), key=lambda item: (item[0][0], item[0][1].value)
         )
     ]
-    total = Amount(sum(t.amount.micros for t in totals), sum(t.amount.cost for t in totals))
+    total = Amount(sum(t.amount.micros for t in totals), sum((t.amount.cost for t in totals), 0.0))
     return UsageReport(query, prices, rows, totals, total)
