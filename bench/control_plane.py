@@ -44,7 +44,7 @@ from typing import Any
 import httpx
 import psutil
 
-from figures import emit, log, percentile, summary
+from figures import emit, log, new_report, percentile, summary
 
 API_VERSION = "api-version=2021-01-01"
 SESSION_BODY = {"maxLeaseTimeMinutes": 10, "size": "Standard", "models": ["samples/cube.glb"]}
@@ -875,14 +875,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_interrupt)
     generator = choose_generator(args.generator)
     started = datetime.now(UTC)
-    report: dict[str, Any] = {
-        "benchmark": "renderhub-control-plane",
-        "mode": "quick" if args.quick else "full",
-        "started_at": started.isoformat(timespec="seconds"),
-        "machine": machine_facts(generator),
-        "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "target": TARGET,
-    }
+    report = new_report(
+        "renderhub-control-plane",
+        started,
+        machine_facts(generator),
+        args,
+        mode="quick" if args.quick else "full",
+        target=TARGET,
+    )
     root = Path(tempfile.mkdtemp(prefix="renderhub-bench-"))
     try:
         report.update(run_benchmarks(args, generator, root))

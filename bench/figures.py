@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -38,6 +39,25 @@ def summary(values: Sequence[float], digits: int = 2) -> dict[str, float | int] 
         "min": round(min(values), digits),
         "max": round(max(values), digits),
         "mean": round(statistics.fmean(values), digits),
+    }
+
+
+def new_report(
+    benchmark: str,
+    started: datetime,
+    machine: dict[str, Any],
+    args: argparse.Namespace,
+    **fields: Any,
+) -> dict[str, Any]:
+    """The head of a bench's JSON report: what ran, when, where, with which options (paths as
+    text), then `fields` (its targets, its mode)."""
+    config = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    return {
+        "benchmark": benchmark,
+        "started_at": started.isoformat(timespec="seconds"),
+        "machine": machine,
+        "config": config,
+        **fields,
     }
 
 

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import trimesh.ray
 
-from figures import emit, log, summary
+from figures import emit, log, new_report, summary
 from renderhub.host import picking
 from renderhub.host.picking import CutPlane, MeshGeometry, PickableMesh, RayHit, cast
 from renderhub.host.runtime.model import SceneModel, TransformChange
@@ -250,13 +250,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = datetime.now(UTC)
-    report: dict[str, Any] = {
-        "benchmark": "renderhub-raycast",
-        "started_at": started.isoformat(timespec="seconds"),
-        "machine": machine_facts(),
-        "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "target": TARGET,
-    }
+    report = new_report(
+        "renderhub-raycast",
+        started,
+        machine_facts(),
+        args,
+        target=TARGET,
+    )
     report["results"] = [measure(name, args) for name in args.accelerators]
     report["many_entities"] = measure_many_entities(args)
     report["scene_model"] = measure_scene_model(args)

@@ -50,7 +50,7 @@ import numpy as np
 import psutil
 import trimesh
 
-from figures import emit, log, summary
+from figures import emit, log, new_report, summary
 from renderhub.host.frames import View
 from renderhub.host.render import (
     SEE_THROUGH,
@@ -537,13 +537,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     started = datetime.now(UTC)
-    report: dict[str, Any] = {
-        "benchmark": "renderhub-renderer",
-        "started_at": started.isoformat(timespec="seconds"),
-        "machine": machine_facts(),
-        "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "target": TARGET,
-    }
+    report = new_report(
+        "renderhub-renderer",
+        started,
+        machine_facts(),
+        args,
+        target=TARGET,
+    )
     if args.culling:
         report["target"] = CULLING_TARGET
     if args.scene:

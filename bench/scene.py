@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.e2e.server import ServerProcess, create_account, free_port  # noqa: E402
 
-from figures import emit, log, summary  # noqa: E402
+from figures import emit, log, new_report, summary  # noqa: E402
 from renderhub.client import AsyncRenderHubClient, Entity, Scene, Transform  # noqa: E402
 from renderhub.frame_marker import read_marker, shows  # noqa: E402
 from renderhub.samples.procedural import make_torus_knot, write_mesh  # noqa: E402
@@ -366,13 +366,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = datetime.now(UTC)
-    report: dict[str, Any] = {
-        "benchmark": "renderhub-scene",
-        "started_at": started.isoformat(timespec="seconds"),
-        "machine": machine_facts(),
-        "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "targets": TARGETS,
-    }
+    report = new_report(
+        "renderhub-scene",
+        started,
+        machine_facts(),
+        args,
+        targets=TARGETS,
+    )
     with tempfile.TemporaryDirectory(prefix="renderhub-bench-scene-") as scratch:
         data_dir = Path(scratch) / "data"
         models = write_models(data_dir / "models" / "bench")

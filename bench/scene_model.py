@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import trimesh
 
-from figures import emit, log, summary
+from figures import emit, log, new_report, summary
 from renderhub.host.meshes import load_model_file
 from renderhub.host.runtime.model import SceneModel, StateChange, TransformChange
 
@@ -125,18 +125,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = datetime.now(UTC)
-    report: dict[str, Any] = {
-        "benchmark": "renderhub-scene-model",
-        "started_at": started.isoformat(timespec="seconds"),
-        "machine": {
+    report = new_report(
+        "renderhub-scene-model",
+        started,
+        {
             "cpu_count": os.cpu_count(),
             "platform": platform.platform(),
             "python": platform.python_version(),
             "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
         },
-        "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "target": TARGET,
-    }
+        args,
+        target=TARGET,
+    )
     report["results"] = measure(args)
     median = report["results"]["state_after_batch_ms"]["median"]
     report["verdict"] = {"batch_and_state_median_ms": median, "meets_target": median <= 5.0}

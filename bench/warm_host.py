@@ -40,7 +40,7 @@ from typing import Any
 import httpx
 import psutil
 
-from figures import emit, log, summary
+from figures import emit, log, new_report, summary
 from renderhub.backends.base import BackendState, HostPhase, HostSpec, IdleHostSpec
 from renderhub.backends.local import LocalBackend
 from renderhub.samples import install_samples
@@ -251,17 +251,17 @@ def main() -> int:
     signal.signal(signal.SIGINT, _raise_interrupt)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     started = datetime.now(UTC)
-    report: dict[str, Any] = {
-        "benchmark": "renderhub-warm-host",
-        "started_at": started.isoformat(timespec="seconds"),
-        "machine": {
+    report = new_report(
+        "renderhub-warm-host",
+        started,
+        {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
         },
-        "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "target": TARGET,
-    }
+        args,
+        target=TARGET,
+    )
     root = Path(tempfile.mkdtemp(prefix="renderhub-bench-warm-"))
     try:
         report.update(asyncio.run(run(args, root)))
